@@ -1,0 +1,134 @@
+"""Caption models through transformers: BLIP, BLIP-2, GIT, by name or local folder."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from PIL import Image
+from torch import nn
+
+from . import hub
+from .devices import resolve_device, resolve_dtype
+from .errors import InputError, ModelNotFoundError
+from .registry import CAPTION_MODELS
+
+log = logging.getLogger(__name__)
+
+FAMILIES = {"blip": "blip", "blip-2": "blip2", "git": "git"}  # config model_type -> family
+
+
+class Captioner(nn.Module):
+    """A caption model and its processor; generation as upstream 0.6.0 (greedy by default)."""
+
+    def __init__(self, model: nn.Module, processor, family: str, name: str) -> None:
+        super().__init__()
+        self.model = model
+        self.processor = processor
+        self.family = family
+        self.name = name
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    @torch.no_grad()
+    def generate(self, images: Sequence[Image.Image], max_length: int = 32) -> list[str]:
+        """One caption per image, all images in one ``generate`` call."""
+        inputs = self.processor(images=list(images), return_tensors="pt").to(self.device)
+        if self.family != "git":  # upstream casts BLIP inputs to the model dtype, not GIT's
+            inputs = inputs.to(next(self.model.parameters()).dtype)
+        tokens = self.model.generate(**inputs, max_new_tokens=max_length)
+        return [text.strip() for text in self.processor.batch_decode(tokens, skip_special_tokens=True)]
+
+
+_ARTIFACTS = re.compile(r"\b(?:arafed|araffe|araffed|arafe|arafad|araffes)\b\s*", re.IGNORECASE)
+_REPEATS = re.compile(r"\b(\w+)(?:\s+\1\b)+", re.IGNORECASE)
+
+
+def clean_caption(text: str) -> str:
+    """Removes BLIP's invented words ("arafed", "araffe") and runs of a repeated word."""
+    text = _ARTIFACTS.sub("", text)
+    text = _REPEATS.sub(r"\1", text)
+    return " ".join(text.split())
+
+
+def _family_of_folder(folder: Path) -> str:
+    try:
+        model_type = json.loads((folder / "config.json").read_text(encoding="utf-8")).get("model_type", "")
+    except (OSError, ValueError) as exc:
+        raise InputError(f"'{folder}' is not a Hugging Face model folder (no readable config.json).") from exc
+    if model_type not in FAMILIES:
+        raise InputError(f"Caption model in '{folder}' is '{model_type}'; supported: {', '.join(FAMILIES)}.")
+    return FAMILIES[model_type]
+
+
+def _model_class(family: str):
+    import transformers
+
+    return {
+        "blip": transformers.BlipForConditionalGeneration,
+        "blip2": transformers.Blip2ForConditionalGeneration,
+        "git": transformers.AutoModelForCausalLM,
+    }[family]
+
+
+def _dtype_kwarg(dtype: torch.dtype) -> dict:
+    import transformers
+    from packaging.version import Version
+
+    # transformers 4.56 renamed torch_dtype to dtype and 5.x warns on the old name
+    key = "dtype" if Version(transformers.__version__) >= Version("4.56") else "torch_dtype"
+    return {key: dtype}
+
+
+def resolve_caption_source(name: str) -> tuple[str, str, bool]:
+    """(source, family, is_local) for a short name or a local HF-format folder."""
+    if name in CAPTION_MODELS:
+        spec = CAPTION_MODELS[name]
+        return spec.hub_id, spec.family, False
+    folder = Path(name)
+    if folder.is_dir():
+        return str(folder), _family_of_folder(folder), True
+    raise ModelNotFoundError(
+        f"Unknown caption model '{name}': use one of {', '.join(CAPTION_MODELS)}, or a local model folder."
+    )
+
+
+def load_caption_model(
+    name: str,
+    *,
+    device: str | torch.device | None = None,
+    precision: str = "auto",
+    cache_dir: str | os.PathLike | None = None,
+    allow_download: bool = True,
+) -> Captioner:
+    """Loads a caption model by short name (from the hub cache, downloading if allowed) or folder."""
+    from transformers import AutoProcessor
+
+    source, family, local = resolve_caption_source(name)
+    dev = resolve_device(device)
+    # upstream always runs GIT in fp32
+    dtype = torch.float32 if family == "git" and precision == "auto" else resolve_dtype(precision, dev)
+    offline = local or not hub.downloads_allowed(allow_download)
+    common = {"cache_dir": cache_dir, "local_files_only": offline}
+    try:
+        model = _model_class(family).from_pretrained(source, **common, **_dtype_kwarg(dtype))
+        processor = AutoProcessor.from_pretrained(source, **common)
+    except OSError as exc:
+        if local:
+            raise ModelNotFoundError(f"Caption model folder '{source}' is incomplete: {exc}") from exc
+        if offline:
+            raise hub.offline_error(
+                name,
+                [f"{hub.hub_cache_dir(cache_dir)} (hub repo {source})"],
+                f"Run once with downloads allowed, or download {source} into a folder and pass that folder.",
+            ) from exc
+        raise ModelNotFoundError(f"Could not download caption model '{name}' ({source}): {exc}") from exc
+    log.info("Loaded caption model %s on %s (%s)", name, dev, dtype)
+    return Captioner(model.eval().to(dev), processor, family, name)

@@ -1,0 +1,227 @@
+"""Loading CLIP through open_clip: pretrained tags, local checkpoints, custom configs."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import logging
+import os
+from pathlib import Path
+
+import torch
+
+from . import hub
+from .clip_bundle import ClipBundle
+from .devices import resolve_device, resolve_dtype
+from .errors import InputError, ModelNotFoundError
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin")
+_HF_DEFAULT_WEIGHTS = ("open_clip_model.safetensors", "open_clip_pytorch_model.bin")
+
+
+def register_arch_config(arch: str, config_path: str | os.PathLike) -> None:
+    """Registers an open_clip model config file under the architecture name ``arch``."""
+    import open_clip
+    from open_clip import factory
+
+    path = Path(config_path)
+    try:
+        cfg = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"Cannot read CLIP config '{path}': {exc}. Give an open_clip model config JSON.") from exc
+    cfg = cfg.get("model_cfg", cfg)
+    if not all(key in cfg for key in ("embed_dim", "vision_cfg", "text_cfg")):
+        raise InputError(
+            f"CLIP config '{path}' is not an open_clip model config: it needs embed_dim, vision_cfg and text_cfg."
+        )
+    if path.stem == arch:
+        open_clip.add_model_config(path)
+    else:  # open_clip names configs by file stem; register this one under the requested name
+        factory._MODEL_CONFIGS[arch] = cfg
+
+
+def sidecar_config(checkpoint: Path) -> Path | None:
+    """The ``name.json`` beside ``name.safetensors``, if there is one."""
+    candidate = checkpoint.with_suffix(".json")
+    return candidate if candidate.is_file() else None
+
+
+def weights_fingerprint(path: Path) -> str:
+    """A short id of a weights file, so caches of different files never mix."""
+    size = path.stat().st_size
+    digest = hashlib.sha256(str(size).encode())
+    with open(path, "rb") as f:
+        digest.update(f.read(1 << 20))
+        if size > 2 << 20:
+            f.seek(-(1 << 20), os.SEEK_END)
+            digest.update(f.read())
+    return digest.hexdigest()[:10]
+
+
+def _known_archs() -> list[str]:
+    import open_clip
+
+    return open_clip.list_models()
+
+
+def _unknown(what: str, name: str, choices: list[str]) -> ModelNotFoundError:
+    close = difflib.get_close_matches(name, choices, n=5, cutoff=0.5)
+    hint = f" Did you mean: {', '.join(close)}?" if close else ""
+    return ModelNotFoundError(f"Unknown CLIP {what} '{name}'.{hint} Run with --list-models to see them all.")
+
+
+def _pretrained_cfg(arch: str, tag: str) -> dict:
+    import open_clip
+
+    if arch not in _known_archs():
+        raise _unknown("architecture", arch, _known_archs())
+    cfg = open_clip.get_pretrained_cfg(arch, tag)
+    if not cfg:
+        raise _unknown("weights", f"{arch}/{tag}", ["/".join(p) for p in open_clip.list_pretrained()])
+    return cfg
+
+
+def _hub_weight_candidates(cfg: dict) -> tuple[str, list[str]]:
+    repo, filename = os.path.split(cfg["hf_hub"])  # "org/repo/" names the default file
+    if not filename:
+        return repo, list(_HF_DEFAULT_WEIGHTS)
+    stem, ext = os.path.splitext(filename)
+    alternatives = [stem + ".safetensors"] if ext in (".bin", ".pth") else []
+    return repo, alternatives + [filename]
+
+
+def _local_weights(cfg: dict, cache_dir: str | None) -> tuple[str | None, list[str]]:
+    """The cached weights file of a pretrained tag, and the places looked in."""
+    looked = []
+    if cfg.get("hf_hub"):
+        repo, names = _hub_weight_candidates(cfg)
+        looked.append(f"{hub.hub_cache_dir(cache_dir)} (hub repo {repo})")
+        for name in names:
+            found = hub.cached_hub_file(repo, name, cache_dir)
+            if found:
+                return found, looked
+    if cfg.get("url"):
+        folder = cache_dir or os.path.expanduser("~/.cache/clip")
+        path = os.path.join(folder, os.path.basename(cfg["url"]))
+        looked.append(path)
+        if os.path.isfile(path):
+            return path, looked
+    return None, looked
+
+
+def resolve_pretrained_weights(name: str, cache_dir: str | None, allow_download: bool) -> tuple[str, dict]:
+    """Local path of the weights for ``ARCH/TAG``, downloading them only if allowed."""
+    import open_clip
+
+    arch, tag = name.split("/", 1)
+    cfg = _pretrained_cfg(arch, tag)
+    path, looked = _local_weights(cfg, cache_dir)
+    if path:
+        return path, cfg
+    if not hub.downloads_allowed(allow_download):
+        raise hub.offline_error(
+            name,
+            looked,
+            "Run once with downloads allowed to fetch it, or place a checkpoint file locally and load it "
+            f"as --clip {arch} --clip-checkpoint FILE.",
+        )
+    log.info("Downloading CLIP weights for %s", name)
+    try:
+        return open_clip.download_pretrained(cfg, cache_dir=cache_dir), cfg
+    except Exception as exc:  # network errors come in many types; all mean the same to users
+        raise ModelNotFoundError(f"Could not download CLIP weights for '{name}': {exc}") from exc
+
+
+def _preprocess_overrides(cfg: dict) -> dict:
+    keys = ("mean", "std", "interpolation", "resize_mode")
+    return {k: cfg[k] for k in keys if k in cfg}
+
+
+def _create(arch: str, weights: str, device: torch.device, dtype: torch.dtype, **kwargs):
+    import open_clip
+
+    precision = {torch.float16: "fp16", torch.bfloat16: "bf16"}.get(dtype, "fp32")
+    try:
+        model, _, preprocess = open_clip.create_model_and_transforms(
+            arch, pretrained=weights, precision=precision, device=device, **kwargs
+        )
+    except (RuntimeError, KeyError, ValueError) as exc:
+        raise InputError(f"Weights '{weights}' do not fit CLIP architecture '{arch}': {exc}") from exc
+    return model.eval(), preprocess
+
+
+def _load_pretrained(name: str, config, dev, dtype, cache_dir, allow_download):
+    arch = name.split("/", 1)[0]
+    if config:
+        register_arch_config(arch, config)
+    weights, cfg = resolve_pretrained_weights(name, cache_dir, allow_download)
+    model, preprocess = _create(
+        arch,
+        weights,
+        dev,
+        dtype,
+        cache_dir=cache_dir,
+        force_quick_gelu=bool(cfg.get("quick_gelu")),  # open_clip 3 no longer forces it for OpenAI weights
+        force_preprocess_cfg=_preprocess_overrides(cfg),
+    )
+    return arch, name, model, preprocess
+
+
+def _checkpoint_arch(name: str, path: Path, config) -> str:
+    arch = name.split("/", 1)[0] if name else ""
+    config = config or sidecar_config(path)
+    if config:
+        arch = arch or Path(config).stem
+        register_arch_config(arch, config)
+    if not arch:
+        raise InputError(
+            f"No architecture for '{path}': give ARCH, a config JSON, or put '{path.stem}.json' beside it."
+        )
+    if arch not in _known_archs():
+        raise _unknown("architecture", arch, _known_archs())
+    return arch
+
+
+def _load_checkpoint(name: str, checkpoint, config, dev, dtype, cache_dir):
+    path = Path(checkpoint)
+    if not path.is_file():
+        raise ModelNotFoundError(f"CLIP checkpoint '{path}' does not exist. Check the path.")
+    if path.suffix not in CHECKPOINT_SUFFIXES:
+        raise InputError(f"CLIP checkpoint '{path}' is not a {'/'.join(CHECKPOINT_SUFFIXES)} file.")
+    arch = _checkpoint_arch(name, path, config)
+    model, preprocess = _create(arch, str(path), dev, dtype, cache_dir=cache_dir)
+    return arch, f"{arch}/{path.stem}-{weights_fingerprint(path)}", model, preprocess
+
+
+def load_clip(
+    name: str,
+    *,
+    checkpoint: str | os.PathLike | None = None,
+    config: str | os.PathLike | None = None,
+    device: str | torch.device | None = None,
+    precision: str = "auto",
+    cache_dir: str | None = None,
+    allow_download: bool = True,
+) -> ClipBundle:
+    """Loads CLIP as ``ARCH/PRETRAINED``, or ``ARCH`` (may be empty) with a local checkpoint file.
+
+    A checkpoint's architecture comes from ``name``, from ``config``, or from a sidecar
+    ``name.json`` beside it. Local checkpoints get a cache name with a fingerprint of the file.
+    """
+    import open_clip
+
+    dev = resolve_device(device)
+    dtype = resolve_dtype(precision, dev)
+    if checkpoint is not None:
+        loaded = _load_checkpoint(name, checkpoint, config, dev, dtype, cache_dir)
+    elif "/" in name:
+        loaded = _load_pretrained(name, config, dev, dtype, cache_dir, allow_download)
+    else:
+        raise InputError(f"CLIP name '{name}' needs weights: write ARCH/PRETRAINED, or give a checkpoint file.")
+    arch, cache_name, model, preprocess = loaded
+    tokenizer = open_clip.get_tokenizer(arch, cache_dir=cache_dir)
+    log.info("Loaded CLIP %s on %s (%s)", cache_name, dev, dtype)
+    return ClipBundle(model, preprocess, tokenizer, cache_name)

@@ -1,0 +1,89 @@
+"""Label-embedding cache files in upstream's format.
+
+``{model name with '/' and '@' replaced by '_'}_{table}.safetensors`` holding ``embeds``
+(fp16, one row per label) and ``hash`` (sha256 of the comma-joined labels, as int8
+character codes), so upstream's published caches work here and ours work there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+
+from . import hub
+from .registry import CACHE_REPO, PUBLISHED_CACHE_MODELS, sanitized_model_name
+
+log = logging.getLogger(__name__)
+
+
+def labels_hash(labels: list[str]) -> str:
+    return hashlib.sha256(",".join(labels).encode()).hexdigest()
+
+
+def hash_tensor(digest: str) -> torch.Tensor:
+    return torch.tensor([ord(c) for c in digest], dtype=torch.int8)
+
+
+def cache_file_name(model_name: str, key: str) -> str:
+    return f"{sanitized_model_name(model_name)}_{key}.safetensors"
+
+
+def read_cache(path: Path, labels: list[str], dim: int) -> torch.Tensor | None:
+    """The cached fp16 embeddings if the file is whole and matches these labels; else None."""
+    from safetensors.torch import load_file
+
+    if not path.is_file():
+        return None
+    try:
+        tensors = load_file(str(path))
+    except Exception as exc:  # truncated or foreign files raise many types; all mean "recompute"
+        log.warning("Ignoring unreadable embedding cache %s (%s); recomputing it.", path, exc)
+        return None
+    embeds, digest = tensors.get("embeds"), tensors.get("hash")
+    if embeds is None or digest is None or not torch.equal(digest, hash_tensor(labels_hash(labels))):
+        log.info("Embedding cache %s is for other labels; recomputing it.", path)
+        return None
+    if tuple(embeds.shape) != (len(labels), dim):
+        expected = (len(labels), dim)
+        log.warning("Embedding cache %s has shape %s, not %s; recomputing it.", path, tuple(embeds.shape), expected)
+        return None
+    return embeds.to(torch.float16)
+
+
+def write_cache(path: Path, embeds: torch.Tensor, labels: list[str]) -> None:
+    """Writes atomically: a temp file in the same folder, then a rename."""
+    from safetensors.torch import save_file
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tensors = {
+        "embeds": embeds.detach().to("cpu", torch.float16).contiguous(),
+        "hash": hash_tensor(labels_hash(labels)),
+    }
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        save_file(tensors, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def published_cache(model_name: str, key: str, cache_dir: str | None, allow_download: bool) -> Path | None:
+    """Upstream's published cache for this model and table, from the hub cache or downloaded."""
+    if model_name not in PUBLISHED_CACHE_MODELS:
+        return None
+    name = cache_file_name(model_name, key)
+    found = hub.cached_hub_file(CACHE_REPO, name, cache_dir)
+    if found or not hub.downloads_allowed(allow_download):
+        return Path(found) if found else None
+    try:
+        return Path(hub.download_hub_file(CACHE_REPO, name, cache_dir))
+    except Exception as exc:  # any failure just means: compute the table here
+        log.warning("Could not download %s (%s); computing it locally.", name, exc)
+        return None

@@ -1,0 +1,96 @@
+"""Label tables: labels and their embeddings, one contiguous tensor per table."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from . import embed_cache
+from .clip_bundle import ClipBundle
+from .hooks import Hooks
+from .vocab import Vocabulary, is_excluded, normalized
+
+log = logging.getLogger(__name__)
+
+
+class LabelTable(nn.Module):
+    """Labels in upstream order and an (N, D) ``embeds`` buffer, rounded to fp16 as cached."""
+
+    def __init__(self, name: str, labels: list[str], embeds: torch.Tensor) -> None:
+        super().__init__()
+        self.name = name
+        self.labels = labels
+        self.register_buffer("embeds", embeds)
+        self._distinct: torch.Tensor | None = None
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def distinct_mask(self) -> torch.Tensor:
+        """True for the first of labels that tokenize alike; False for empty labels."""
+        if self._distinct is None:
+            seen: set[str] = set()
+            keep = []
+            for label in self.labels:
+                norm = normalized(label)
+                keep.append(bool(norm) and norm not in seen)
+                seen.add(norm)
+            self._distinct = torch.tensor(keep, dtype=torch.bool)
+        return self._distinct
+
+    def allowed_mask(self, exclusions: frozenset[str]) -> torch.Tensor:
+        """Distinct labels minus the user's exclusions."""
+        mask = self.distinct_mask()
+        if exclusions:
+            mask = mask & torch.tensor([not is_excluded(label, exclusions) for label in self.labels])
+        return mask
+
+
+@dataclass
+class CacheSettings:
+    """Where label embeddings are cached, and whether published ones may be downloaded."""
+
+    folder: Path | None
+    download: bool = False
+    hub_cache_dir: str | None = None
+
+
+def _cached(bundle: ClipBundle, key: str, labels: list[str], dim: int, cache: CacheSettings):
+    file_name = embed_cache.cache_file_name(bundle.name, key)
+    if cache.folder is not None:
+        found = embed_cache.read_cache(cache.folder / file_name, labels, dim)
+        if found is not None:
+            return found
+    published = embed_cache.published_cache(bundle.name, key, cache.hub_cache_dir, cache.download)
+    return embed_cache.read_cache(published, labels, dim) if published else None
+
+
+def _compute(bundle: ClipBundle, name: str, labels: list[str], hooks: Hooks) -> torch.Tensor:
+    def report(done: int, total: int) -> None:
+        hooks.progress(f"Embedding {name}", done, total)
+        hooks.check_cancel()
+
+    log.info("Computing %d label embeddings for %s (%s)", len(labels), name, bundle.name)
+    return bundle.text.encode_texts(labels, progress=report).half()
+
+
+def ensure_tables(bundle: ClipBundle, vocab: Vocabulary, names, cache: CacheSettings, hooks: Hooks) -> None:
+    """Loads or computes the named tables into ``bundle.tables``, writing caches for new ones."""
+    dim = None
+    for name in names:
+        labels, key = vocab.tables[name], vocab.cache_keys[name]
+        current = bundle.tables[key] if key in bundle.tables else None
+        if current is not None and current.labels == labels:
+            continue
+        hooks.use(bundle)
+        dim = dim or bundle.embed_dim
+        embeds = _cached(bundle, key, labels, dim, cache)
+        if embeds is None:
+            embeds = _compute(bundle, name, labels, hooks)
+            if cache.folder is not None:
+                embed_cache.write_cache(cache.folder / embed_cache.cache_file_name(bundle.name, key), embeds, labels)
+        bundle.tables[key] = LabelTable(name, labels, embeds.to(bundle.device, bundle.dtype))
