@@ -8,6 +8,7 @@ import torch
 
 from .clip_bundle import ClipBundle
 from .hooks import Hooks
+from .vocab import distinct_labels
 
 
 class Scorer:
@@ -56,11 +57,12 @@ def chain(
     """Upstream 0.6.0's ``chain``; in compat also its candidate order and its start score.
 
     Upstream iterates a ``set``, so ties go by string-hash order; compat iterates the same
-    set. By default candidates keep their ranked order. Upstream keeps the start score of
-    a reversed chain un-negated; the default negates it like every later score.
+    set. By default candidates keep their ranked order, without labels that tokenize alike.
+    Upstream keeps the start score of a reversed chain un-negated; the default negates it
+    like every later score.
     """
     compat = scorer.compat
-    order = list(set(phrases)) if compat else list(dict.fromkeys(phrases))
+    order = list(set(phrases)) if compat else distinct_labels(phrases)
     sign = -1.0 if reverse else 1.0
     if not best_prompt and order:
         best_prompt = order[_pick(scorer.label_sims(order), reverse)]

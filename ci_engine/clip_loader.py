@@ -7,6 +7,7 @@ import hashlib
 import json
 import logging
 import os
+import pickle
 from pathlib import Path
 
 import torch
@@ -70,7 +71,7 @@ def _known_archs() -> list[str]:
 def _unknown(what: str, name: str, choices: list[str]) -> ModelNotFoundError:
     close = difflib.get_close_matches(name, choices, n=5, cutoff=0.5)
     hint = f" Did you mean: {', '.join(close)}?" if close else ""
-    return ModelNotFoundError(f"Unknown CLIP {what} '{name}'.{hint} Run with --list-models to see them all.")
+    return ModelNotFoundError(f"Unknown CLIP {what} '{name}'.{hint} `python -m ci_engine --list-models` lists them all.")
 
 
 def _pretrained_cfg(arch: str, tag: str) -> dict:
@@ -148,6 +149,11 @@ def _create(arch: str, weights: str, device: torch.device, dtype: torch.dtype, *
         model, _, preprocess = open_clip.create_model_and_transforms(
             arch, pretrained=weights, precision=precision, device=device, **kwargs
         )
+    except pickle.UnpicklingError as exc:
+        raise InputError(
+            f"Refusing to load '{weights}': it holds pickled objects, not plain tensors. "
+            "Convert it to .safetensors from a trusted environment."
+        ) from exc
     except (RuntimeError, KeyError, ValueError) as exc:
         raise InputError(f"Weights '{weights}' do not fit CLIP architecture '{arch}': {exc}") from exc
     return model.eval(), preprocess

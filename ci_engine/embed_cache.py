@@ -42,7 +42,7 @@ def read_cache(path: Path, labels: list[str], dim: int) -> torch.Tensor | None:
     try:
         tensors = load_file(str(path))
     except Exception as exc:  # truncated or foreign files raise many types; all mean "recompute"
-        log.warning("Ignoring unreadable embedding cache %s (%s); recomputing it.", path, exc)
+        log.info("Ignoring unreadable embedding cache %s (%s); recomputing it.", path, exc)
         return None
     embeds, digest = tensors.get("embeds"), tensors.get("hash")
     if embeds is None or digest is None or not torch.equal(digest, hash_tensor(labels_hash(labels))):

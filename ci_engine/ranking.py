@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import torch
 
 from .tables import LabelTable
+from .vocab import normalized
 
 
 class Rows:
@@ -78,9 +79,18 @@ def similarities(rows: Rows, image_features: torch.Tensor, autocast) -> torch.Te
 def rank_exact(
     rows: Rows, image_features, count: int, allowed: torch.Tensor, autocast, reverse=False
 ) -> list[tuple[str, float]]:
-    """The true top ``count`` allowed labels with their scores; ties keep table order."""
+    """The true top ``count`` allowed labels with their scores; ties keep table order, and of
+    labels that tokenize alike (across tables too) only the best placed is kept."""
     sims = similarities(rows, image_features, autocast)
     fill = float("inf") if reverse else float("-inf")
     order = torch.sort(sims.masked_fill(~allowed, fill), descending=not reverse, stable=True).indices
-    count = min(count, int(allowed.sum()))
-    return [(rows.labels[i], float(sims[i])) for i in order[:count].tolist()]
+    out: list[tuple[str, float]] = []
+    seen: set[str] = set()
+    for i in order[: int(allowed.sum())].tolist():
+        norm = normalized(rows.labels[i])
+        if norm not in seen:
+            seen.add(norm)
+            out.append((rows.labels[i], float(sims[i])))
+            if len(out) == count:
+                break
+    return out

@@ -33,13 +33,10 @@ class LabelTable(nn.Module):
     def distinct_mask(self) -> torch.Tensor:
         """True for the first of labels that tokenize alike; False for empty labels."""
         if self._distinct is None:
-            seen: set[str] = set()
-            keep = []
-            for label in self.labels:
-                norm = normalized(label)
-                keep.append(bool(norm) and norm not in seen)
-                seen.add(norm)
-            self._distinct = torch.tensor(keep, dtype=torch.bool)
+            first = {normalized(label): i for i, label in reversed(list(enumerate(self.labels)))}
+            keep = torch.zeros(len(self.labels), dtype=torch.bool)
+            keep[[i for norm, i in first.items() if norm]] = True
+            self._distinct = keep
         return self._distinct
 
     def allowed_mask(self, exclusions: frozenset[str]) -> torch.Tensor:

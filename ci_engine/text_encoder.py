@@ -97,22 +97,15 @@ class TextEncoder:
         """Features of every "prefix, label", sharing the prefix's computation where possible."""
         if not self.tokens.simple:
             return self.encode_texts([f"{prefix}, {label}" for label in labels])
-        head = self.tokens.window(self.tokens.encode(prefix + ","))[:-1]  # SOT + prefix + ",", cut to fit
-        suffixes = self.tokens.join_suffixes(prefix, labels)
-        if not self.prefix or any(s is None for s in suffixes):
-            return self._encode_joined(prefix, labels, head, suffixes)
-        budget = self.tokens.context_length - len(head)
-        rows = [(*s, self.tokens.eot) if len(s) < budget else (*s[: budget - 1], self.tokens.eot) for s in suffixes]
-        return self._encode_after(head, rows)
-
-    def _encode_joined(self, prefix, labels, head, suffixes) -> torch.Tensor:
-        """Whole windows, for models without prefix reuse or labels that do not separate."""
-        window, encode = self.tokens.window, self.tokens.encode
-        rows = [
-            window(encode(f"{prefix}, {label}")) if s is None else window(head[1:] + s)
-            for label, s in zip(labels, suffixes)
+        head, rows = self.tokens.candidate_rows(prefix, labels)
+        if self.prefix and all(row is not None for row in rows):
+            return self._encode_after(head, rows)
+        # whole windows: models without prefix reuse, or labels that do not separate
+        windows = [
+            self.tokens.window(self.tokens.encode(f"{prefix}, {label}")) if row is None else head + row
+            for label, row in zip(labels, rows)
         ]
-        return self.encode_windows(rows)
+        return self.encode_windows(windows)
 
     @torch.no_grad()
     def _encode_after(self, head: TokenIds, rows: Sequence[TokenIds]) -> torch.Tensor:

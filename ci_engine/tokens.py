@@ -111,6 +111,22 @@ class Tokens:
                 out.append(full[len(head) :] if full[: len(head)] == head else None)
         return out
 
+    def candidate_rows(self, prefix: str, labels: Sequence[str]) -> tuple[TokenIds, list[TokenIds | None]]:
+        """The shared head (SOT + tokens of prefix + ",") and each label's remaining window.
+
+        ``head + row`` is exactly the window of "prefix, label", truncation included; a row is
+        None where the label's tokens cannot be separated from the prefix.
+        """
+        head = self.window(self.encode(prefix + ","))[:-1]  # cut to leave room for EOT
+        budget = self.context_length - len(head)
+        rows: list[TokenIds | None] = []
+        for ids in self.join_suffixes(prefix, labels):
+            if ids is None:
+                rows.append(None)
+            else:
+                rows.append((*ids, self.eot) if len(ids) < budget else (*ids[: budget - 1], self.eot))
+        return head, rows
+
     def tensor(self, texts: Sequence[str]) -> torch.Tensor:
         """Exactly what open_clip's tokenizer returns (padded to the context length)."""
         return self.tokenizer(list(texts))

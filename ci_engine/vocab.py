@@ -62,6 +62,18 @@ def normalized(label: str) -> str:
     return " ".join(label.split()).lower()
 
 
+def distinct_labels(labels) -> list[str]:
+    """Non-empty labels, keeping the first of any that tokenize alike."""
+    seen: set[str] = set()
+    out = []
+    for label in labels:
+        norm = normalized(label)
+        if norm and norm not in seen:
+            seen.add(norm)
+            out.append(label)
+    return out
+
+
 @dataclass
 class Vocabulary:
     """Label lists by table name, in upstream order, with the cache key of each."""

@@ -100,3 +100,22 @@ def synthetic_images(count: int, seed: int = 0) -> list[Image.Image]:
             arr = np.ones((h, w, 3)) * rng.rand(3) * 255
         out.append(Image.fromarray(arr.clip(0, 255).astype(np.uint8)))
     return out
+
+
+def write_vocab_subset(folder: Path, flavor_step: int = 30, artist_step: int = 20) -> Path:
+    """Every n-th line of upstream's flavors and artists, all of the small lists, plus the
+    labels that tokenize alike across tables (so exact ties are exercised)."""
+    from ci_engine.vocab import UPSTREAM_LISTS, load_list, normalized, upstream_data_dir
+
+    src = upstream_data_dir()
+    lists = {name: load_list(src / f"{name}.txt") for name in UPSTREAM_LISTS}
+    flavors = lists["flavors"][::flavor_step]
+    artist_forms = {normalized(f"by {a}") for a in lists["artists"]}
+    flavors += [f for f in lists["flavors"] if normalized(f) in artist_forms]  # "by greg rutkowski"
+    artists = lists["artists"][::artist_step]
+    artists += [a for a in lists["artists"] if normalized(f"by {a}") in {normalized(f) for f in flavors}]
+    subset = {**lists, "flavors": flavors, "artists": list(dict.fromkeys(artists))}
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, labels in subset.items():
+        (folder / f"{name}.txt").write_text("\n".join(labels), encoding="utf-8")
+    return folder

@@ -1,0 +1,97 @@
+"""The exact fast paths give the plain path's features, rankings and ties; ineligible towers fall back."""
+
+from __future__ import annotations
+
+import copy
+import logging
+
+import open_clip
+import pytest
+import torch
+
+from ci_engine.text_encoder import TextEncoder
+from ci_engine.tokens import Tokens
+from ci_engine.vocab import build_vocabulary
+from tiny_models import B32_TEXT_CONFIG, TINY_CLIP_CONFIG
+
+TOLERANCE = 1e-5
+PREFIXES = ["a red house by a river", "by Eduard von Grützner, café au lait", ", ".join(["tall trees"] * 30)]
+
+
+def make_encoder(name: str, config: dict, seed: int = 0) -> TextEncoder:
+    open_clip.factory._MODEL_CONFIGS[name] = copy.deepcopy(config)
+    torch.manual_seed(seed)
+    model = open_clip.create_model(name).eval()
+    return TextEncoder(model, Tokens(open_clip.get_tokenizer(name)), batch_size=64)
+
+
+def with_text(**changes) -> dict:
+    config = copy.deepcopy(TINY_CLIP_CONFIG)
+    config["text_cfg"].update(changes)
+    return config
+
+
+@pytest.fixture(scope="module")
+def labels():
+    vocab = build_vocabulary(compat=True)
+    picked = vocab.tables["flavors"][::997] + vocab.tables["artists"][::701] + vocab.tables["negative"]
+    return picked + ["by Greg Rutkowski", "by greg rutkowski", "Adélaïde Labille-Guiard", "d&d", "/!\\ sign"]
+
+
+@pytest.fixture(scope="module", params=["tiny", "b32"])
+def encoder(request):
+    config = TINY_CLIP_CONFIG if request.param == "tiny" else B32_TEXT_CONFIG
+    return make_encoder(f"FastPath-{request.param}", config)
+
+
+def subset(encoder, labels):
+    # the ViT-B-32-shaped plain path costs ~75 ms a text here: keep its share small
+    return labels if encoder.tower.module.transformer.width < 512 else labels[::4]
+
+
+def test_tiny_and_b32_shapes_are_eligible(encoder):
+    assert encoder.truncate and encoder.prefix
+
+
+def test_truncated_batches_equal_plain_path(encoder, labels):
+    labels = subset(encoder, labels)
+    fast = encoder.encode_texts(labels)
+    plain = encoder.encode_exact(labels)
+    assert (fast - plain).abs().max().item() < TOLERANCE
+
+
+@pytest.mark.parametrize("prefix", PREFIXES)
+def test_prefix_reuse_equals_plain_path(encoder, labels, prefix):
+    labels = subset(encoder, labels)
+    fast = encoder.encode_candidates(prefix, labels)
+    plain = encoder.encode_exact([f"{prefix}, {label}" for label in labels])
+    assert (fast - plain).abs().max().item() < TOLERANCE
+    image = torch.nn.functional.normalize(torch.randn(1, fast.shape[1], generator=torch.Generator().manual_seed(1)))
+    fast_order = (fast @ image.T)[:, 0].argsort(descending=True)[:32]
+    plain_order = (plain @ image.T)[:, 0].argsort(descending=True)[:32]
+    assert torch.equal(fast_order, plain_order)
+
+
+def test_labels_that_tokenize_alike_get_identical_features(encoder):
+    features = encoder.encode_candidates("a cat", ["by Greg Rutkowski", "x", "by greg rutkowski"])
+    assert torch.equal(features[0], features[2])
+
+
+@pytest.mark.parametrize(
+    ("config", "truncate", "prefix", "reason"),
+    [
+        (with_text(no_causal_mask=True), False, False, "not causal"),
+        (with_text(pool_type="last"), False, False, "pools by 'last'"),
+        (with_text(qk_norm=True), True, False, "CustomResidualAttentionBlock"),
+    ],
+    ids=["bidirectional", "last-token-pool", "custom-blocks"],
+)
+def test_ineligible_towers_fall_back_and_say_why(config, truncate, prefix, reason, caplog, labels):
+    with caplog.at_level(logging.INFO, logger="ci_engine"):
+        encoder = make_encoder(f"Ineligible-{reason[:8]}", config)
+    assert (encoder.truncate, encoder.prefix) == (truncate, prefix)
+    assert reason in caplog.text and "plain path" in caplog.text
+    few = labels[:20]
+    fast = encoder.encode_candidates("a red house", few)
+    plain = encoder.encode_exact([f"a red house, {label}" for label in few])
+    assert (fast - plain).abs().max().item() < TOLERANCE

@@ -1,0 +1,108 @@
+"""Loading models from local files, and the errors users see when that is not possible."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from ci_engine import load_caption_model, load_clip
+from ci_engine.errors import InputError, ModelNotFoundError, OfflineError
+from tiny_models import TINY_CLIP_CONFIG
+
+
+def test_checkpoint_with_sidecar_config(model_dir):
+    bundle = load_clip("", checkpoint=model_dir / "clip" / "TinyCLIP.safetensors", device="cpu")
+    assert bundle.name.startswith("TinyCLIP/TinyCLIP-")
+    assert bundle.device.type == "cpu" and bundle.dtype == torch.float32
+    assert bundle.text.truncate and bundle.text.prefix
+
+
+def test_explicit_config_registers_the_given_architecture(model_dir, tmp_path):
+    config = tmp_path / "cfg.json"
+    config.write_text(json.dumps(TINY_CLIP_CONFIG))
+    bundle = load_clip("MyArch", checkpoint=model_dir / "clip" / "TinyCLIP.safetensors", config=config, device="cpu")
+    reference = load_clip("", checkpoint=model_dir / "clip" / "TinyCLIP.safetensors", device="cpu")
+    assert bundle.name.startswith("MyArch/")
+    for a, b in zip(bundle.model.state_dict().values(), reference.model.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_pt_checkpoint_loads_through_weights_only(model_dir, tmp_path):
+    reference = load_clip("", checkpoint=model_dir / "clip" / "TinyCLIP.safetensors", device="cpu")
+    pt = tmp_path / "tiny.pt"
+    torch.save(reference.model.state_dict(), pt)
+    bundle = load_clip("TinyCLIP", checkpoint=pt, device="cpu")
+    assert torch.equal(bundle.model.positional_embedding, reference.model.positional_embedding)
+
+
+def test_pickled_objects_are_refused(tmp_path):
+    class Payload:
+        def __reduce__(self):
+            return (print, ("executed",))
+
+    evil = tmp_path / "evil.pt"
+    torch.save({"x": Payload()}, evil)
+    with pytest.raises(InputError, match="pickled objects"):
+        load_clip("TinyCLIP", checkpoint=evil, device="cpu")
+
+
+def test_different_weights_get_different_cache_names(model_dir, tmp_path):
+    from tiny_models import save_clip
+
+    other = save_clip(tmp_path, seed=1)
+    a = load_clip("", checkpoint=model_dir / "clip" / "TinyCLIP.safetensors", device="cpu")
+    b = load_clip("", checkpoint=other, device="cpu")
+    assert a.name != b.name
+
+
+def test_unknown_architecture_suggests_names():
+    with pytest.raises(ModelNotFoundError, match="Did you mean:.*ViT-L-14"):
+        load_clip("ViT-L-41/openai", device="cpu")
+
+
+def test_unknown_pretrained_tag():
+    with pytest.raises(ModelNotFoundError, match="Unknown CLIP weights 'ViT-L-14/opneai'"):
+        load_clip("ViT-L-14/opneai", device="cpu")
+
+
+def test_missing_checkpoint(tmp_path):
+    with pytest.raises(ModelNotFoundError, match="does not exist"):
+        load_clip("TinyCLIP", checkpoint=tmp_path / "nope.safetensors", device="cpu")
+
+
+def test_checkpoint_without_architecture(tmp_path):
+    lonely = tmp_path / "weights.safetensors"
+    lonely.write_bytes(b"x")
+    with pytest.raises(InputError, match="No architecture"):
+        load_clip("", checkpoint=lonely, device="cpu")
+
+
+def test_hub_clip_offline_names_model_and_places(tmp_path):
+    with pytest.raises(OfflineError) as info:
+        load_clip("ViT-B-32/openai", device="cpu", cache_dir=str(tmp_path))
+    message = str(info.value)
+    assert "ViT-B-32/openai" in message and str(tmp_path) in message and "--clip-checkpoint" in message
+
+
+def test_hub_caption_model_offline(tmp_path):
+    with pytest.raises(OfflineError, match="blip-base"):
+        load_caption_model("blip-base", device="cpu", cache_dir=str(tmp_path))
+
+
+def test_caption_folder_checks(tmp_path):
+    with pytest.raises(InputError, match="config.json"):
+        load_caption_model(str(tmp_path), device="cpu")
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "llama"}))
+    with pytest.raises(InputError, match="supported"):
+        load_caption_model(str(tmp_path), device="cpu")
+    with pytest.raises(ModelNotFoundError, match="Unknown caption model"):
+        load_caption_model("blip-huge", device="cpu")
+
+
+def test_bad_device_and_precision():
+    with pytest.raises(InputError, match="Unknown device"):
+        load_clip("ViT-B-32/openai", device="gpu0")
+    with pytest.raises(InputError, match="Unknown precision"):
+        load_clip("ViT-B-32/openai", device="cpu", precision="fp8")

@@ -1,0 +1,143 @@
+"""Every mode in the default (fixed) behaviour, settings, hooks and errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from ci_engine import Hooks, Interrogator, Settings
+from ci_engine.caption import clean_caption
+from ci_engine.errors import InputError
+from ci_engine.vocab import normalized
+
+
+@pytest.fixture
+def make(clip, captioner, vocab, cache, small_settings):
+    def factory(captioner=captioner, hooks=None, **overrides):
+        settings = Settings(**{**small_settings, **overrides})
+        return Interrogator(clip, captioner, settings, vocab=vocab, cache=cache, hooks=hooks)
+
+    return factory
+
+
+def labels_in(prompt: str, caption: str) -> list[str]:
+    return prompt[len(caption) :].lstrip(", ").split(", ") if prompt.startswith(caption) else prompt.split(", ")
+
+
+@pytest.mark.parametrize("mode", ["fast", "classic", "best", "negative", "caption"])
+def test_every_mode_is_deterministic(make, images, mode):
+    first = make().run(mode, images[:3])
+    second = make().run(mode, images[:3])
+    assert [r.prompt for r in first] == [r.prompt for r in second]
+    assert all(r.mode == mode and r.seconds >= 0 for r in first)
+    if mode != "negative":
+        assert all(r.prompt.startswith(r.caption) for r in first)
+
+
+@pytest.mark.parametrize("mode", ["fast", "best", "negative"])
+def test_default_prompts_have_no_repeated_labels_and_fit_the_window(make, clip, images, mode):
+    for result in make().run(mode, images[:4]):
+        parts = [normalized(p) for p in labels_in(result.prompt, result.caption)]
+        assert len(parts) == len(set(parts)), result.prompt
+        assert not clip.tokens.at_max_len(result.prompt)
+
+
+def test_given_caption_needs_no_caption_model(make, images):
+    results = make(captioner=None).run("fast", images[:2], ["a red barn"])
+    assert all(r.caption == "a red barn" and r.prompt.startswith("a red barn, ") for r in results)
+
+
+def test_table_toggles_leave_tables_out(make, vocab, images):
+    artists = set(vocab.tables["artists"])
+    result = make(tables=frozenset({"flavors"})).run("fast", images[:1], ["x"])[0]
+    assert not artists & set(labels_in(result.prompt, "x"))
+    classic = make(tables=frozenset({"flavors"}), max_flavors=2).run("classic", images[:1], ["x"])[0]
+    assert len(labels_in(classic.prompt, "x")) == 2
+    assert set(labels_in(classic.prompt, "x")) <= set(vocab.tables["flavors"])
+
+
+def test_exclusions_remove_labels(make, images):
+    before = make().run("fast", images[:1], ["x"])[0]
+    banned = labels_in(before.prompt, "x")[:3]
+    after = make(exclusions=frozenset(normalized(b) for b in banned)).run("fast", images[:1], ["x"])[0]
+    assert not set(banned) & set(labels_in(after.prompt, "x"))
+
+
+def test_analyze_gives_scored_labels_per_table(make, vocab, images):
+    result = make(top_k=4).run("analyze", images[:1])[0]
+    assert set(result.analysis) == {"artists", "flavors", "mediums", "movements", "trendings", "negative"}
+    for table, rows in result.analysis.items():
+        assert len(rows) == 4
+        assert all(label in vocab.tables[table] for label, _ in rows)
+        scores = [score for _, score in rows]
+        assert scores == sorted(scores, reverse=True)
+    assert result.to_json()["analysis"]["mediums"][0][0] == result.analysis["mediums"][0][0]
+
+
+def test_caption_cleanup():
+    assert clean_caption("there is a araffe cat sitting on a arafed chair") == "there is a cat sitting on a chair"
+    assert clean_caption("forest small small small small house") == "forest small house"
+    assert clean_caption("a photo") == "a photo"
+
+
+def test_default_cleans_captions_and_compat_does_not(make, images):
+    raw = make(compat=True, chunk_size=2048).captions(images)
+    cleaned = make().captions(images)
+    assert raw != cleaned  # the tiny captioner repeats words
+    assert cleaned == [clean_caption(c) for c in raw]
+
+
+class Recorder(Hooks):
+    def __init__(self, cancel_after: int | None = None):
+        self.used, self.steps, self.cancel_after = [], 0, cancel_after
+
+    def use(self, module):
+        self.used.append(type(module).__name__)
+
+    def progress(self, stage, done, total):
+        self.steps += stage.endswith("chain")
+
+    def check_cancel(self):
+        if self.cancel_after is not None and self.steps >= self.cancel_after:
+            raise KeyboardInterrupt("cancelled")
+
+
+def test_hooks_load_captioner_then_clip_and_report_progress(make, images):
+    hooks = Recorder()
+    make(hooks=hooks).run("best", images[:2])
+    assert hooks.used[0] == "Captioner" and "ClipBundle" in hooks.used[1:]
+    assert "Captioner" not in hooks.used[1:]  # all captions first, then CLIP
+    assert hooks.steps > 0
+
+
+def test_cancel_stops_within_one_chain_step(make, clip, images, monkeypatch):
+    calls = []
+    original = clip.text.encode_candidates
+    monkeypatch.setattr(clip.text, "encode_candidates", lambda *a: calls.append(1) or original(*a))
+    with pytest.raises(KeyboardInterrupt):
+        make(hooks=Recorder(cancel_after=2)).run("best", images[:1], ["x"])
+    assert len(calls) == 2
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"max_flavors": -1}, "max_flavors"),
+        ({"tables": frozenset({"colors"})}, "Unknown tables"),
+        ({"compat": True, "tables": frozenset({"flavors"})}, "Compat"),
+        ({"chunk_size": 0}, "chunk_size"),
+    ],
+)
+def test_bad_settings_are_clear_errors(make, kwargs, message):
+    with pytest.raises(InputError, match=message):
+        make(**kwargs)
+
+
+def test_run_errors(make, images):
+    with pytest.raises(InputError, match="Unknown mode"):
+        make().run("fastest", images[:1])
+    with pytest.raises(InputError, match="No caption model"):
+        make(captioner=None).run("best", images[:1])
+    with pytest.raises(InputError, match="2 captions for 3 images"):
+        make().run("fast", images[:3], ["a", "b"])
+    with pytest.raises(InputError, match="No images"):
+        make().run("fast", [])

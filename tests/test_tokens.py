@@ -1,0 +1,97 @@
+"""Token rules: label concatenation, the 77-token window, and upstream's truncation helpers."""
+
+from __future__ import annotations
+
+import open_clip
+import pytest
+
+from ci_engine.tokens import Tokens, is_plain, truncate_to_fit
+from ci_engine.vocab import build_vocabulary
+
+LONG = ", ".join(f"word{i} and more" for i in range(30))
+
+
+@pytest.fixture(scope="module")
+def tokens():
+    return Tokens(open_clip.get_tokenizer("ViT-L-14"))
+
+
+@pytest.fixture(scope="module")
+def all_labels():
+    vocab = build_vocabulary(compat=True)
+    return sorted({label for labels in vocab.tables.values() for label in labels})
+
+
+def real_windows(tokenizer, texts):
+    """The tokenizer's rows up to their end-of-text token (id 0 is "!", not only padding)."""
+    rows = tokenizer(texts).tolist()
+    return [tuple(row[: row.index(tokenizer.eot_token_id) + 1]) for row in rows]
+
+
+def assert_rule_matches_tokenizer(tokens, prefix, labels):
+    head, rows = tokens.candidate_rows(prefix, labels)
+    wrong = []
+    for start in range(0, len(labels), 4096):
+        chunk = labels[start : start + 4096]
+        real = real_windows(tokens.tokenizer, [f"{prefix}, {label}" for label in chunk])
+        for label, row, expected in zip(chunk, rows[start : start + 4096], real):
+            if row is None or head + row != expected:
+                wrong.append(label)
+    assert not wrong, f"{len(wrong)} labels tokenize differently after {prefix!r}: {wrong[:10]}"
+
+
+@pytest.mark.parametrize("prefix", ["a painting of a cat on a red chair", "by Eduard von Grützner, café"])
+def test_concatenation_equals_tokenizer_on_whole_vocabulary(tokens, all_labels, prefix):
+    assert len(all_labels) > 100_000
+    assert_rule_matches_tokenizer(tokens, prefix, all_labels)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("prefix", ["", "what?!", "Tom &amp; Jerry <b>", "ǅemal 𝔘𝔫𝔦𝔠𝔬𝔡𝔢", LONG])
+def test_concatenation_equals_tokenizer_more_prefixes(tokens, all_labels, prefix):
+    assert_rule_matches_tokenizer(tokens, prefix, all_labels)
+
+
+def test_plain_label_encoding_matches_tokenizer(tokens, all_labels):
+    plain = [label for label in all_labels if is_plain(label)]
+    assert len(plain) > 0.95 * len(all_labels)
+    expected = real_windows(tokens.tokenizer, plain)
+    assert [tokens.window(tokens.encode(label)) for label in plain] == expected
+
+
+def test_window_truncates_like_open_clip(tokens):
+    ids = tokens.encode(LONG)
+    assert len(ids) > 80
+    window = tokens.window(ids)
+    assert len(window) == 77 and window[-1] == tokens.eot and window[0] == tokens.sot
+    assert window == real_windows(tokens.tokenizer, [LONG])[0]
+
+
+def test_long_prefix_leaves_room_only_for_eot(tokens):
+    head, rows = tokens.candidate_rows(LONG, ["a cat", "by Claude Monet"])
+    assert len(head) == 76
+    assert rows == [(tokens.eot,), (tokens.eot,)]
+
+
+@pytest.mark.parametrize("words", [70, 72, 73, 74, 75, 76, 80])
+def test_at_max_len_matches_upstream(tokens, words):
+    from clip_interrogator.clip_interrogator import _prompt_at_max_len
+
+    text = " ".join(["cat"] * words)
+    assert tokens.at_max_len(text) == bool(_prompt_at_max_len(text, tokens.tokenizer))
+
+
+def test_truncate_to_fit_compat_matches_upstream(tokens):
+    from clip_interrogator.clip_interrogator import _truncate_to_fit
+
+    for n in range(20, 50, 3):
+        text = ", ".join(f"red cat {i}" for i in range(n))
+        assert truncate_to_fit(text, tokens, compat=True) == _truncate_to_fit(text, tokens.tokenizer)
+
+
+def test_truncate_to_fit_default_counts_separator(tokens):
+    for n in range(20, 50, 3):
+        text = ", ".join(f"red cat {i}" for i in range(n))
+        fitted = truncate_to_fit(text, tokens, compat=False)
+        assert not tokens.at_max_len(fitted)
+        assert text.startswith(fitted)
