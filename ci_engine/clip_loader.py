@@ -71,7 +71,8 @@ def _known_archs() -> list[str]:
 def _unknown(what: str, name: str, choices: list[str]) -> ModelNotFoundError:
     close = difflib.get_close_matches(name, choices, n=5, cutoff=0.5)
     hint = f" Did you mean: {', '.join(close)}?" if close else ""
-    return ModelNotFoundError(f"Unknown CLIP {what} '{name}'.{hint} `python -m ci_engine --list-models` lists them all.")
+    listing = "`python -m ci_engine --list-models` lists them all."
+    return ModelNotFoundError(f"Unknown CLIP {what} '{name}'.{hint} {listing}")
 
 
 def _pretrained_cfg(arch: str, tag: str) -> dict:

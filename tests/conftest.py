@@ -11,9 +11,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tiny_models import save_blip, save_clip, synthetic_images, write_vocab_subset  # noqa: E402
-
 from ci_engine import CacheSettings, Settings, build_vocabulary, load_caption_model, load_clip  # noqa: E402
+from tiny_models import save_blip, save_clip, synthetic_images, write_vocab_subset  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

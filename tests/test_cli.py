@@ -27,13 +27,24 @@ def run_cli(*args, home: Path, timeout: int = 300) -> subprocess.CompletedProces
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(home / "hf"), "PYTHONPATH": str(ROOT)}
     return subprocess.run(
         [sys.executable, "-m", "ci_engine", *map(str, args)],
-        capture_output=True, text=True, env=env, cwd=home, timeout=timeout,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=home,
+        timeout=timeout,
     )
 
 
 def tiny_model_args(model_dir: Path) -> list:
     clip = model_dir / "clip"
-    return ["--clip", "TinyCLIP", "--clip-config", clip / "TinyCLIP.json", "--clip-checkpoint", clip / "TinyCLIP.safetensors"]
+    return [
+        "--clip",
+        "TinyCLIP",
+        "--clip-config",
+        clip / "TinyCLIP.json",
+        "--clip-checkpoint",
+        clip / "TinyCLIP.safetensors",
+    ]
 
 
 def test_offline_random_weight_models_print_json(workdir, model_dir):

@@ -10,7 +10,7 @@ import warnings
 
 import pytest
 
-from ci_engine import CacheSettings, Interrogator, Settings, build_vocabulary
+from ci_engine import CacheSettings, Interrogator, Settings, build_vocabulary, load_clip
 
 UPSTREAM_MODES = {
     "caption": "generate_caption",
@@ -38,9 +38,10 @@ def upstream(clip, captioner, cache_folder, data_path=None, **config):
         return Upstream(c)
 
 
-def ours_and_upstream(clip, captioner, cache_folder, data_path=None, **config):
-    # one folder per vocabulary: the session's CLIP keeps tables in memory and writes a
-    # table's file only when it computes it
+def ours_and_upstream(model_dir, captioner, cache_folder, data_path=None, **config):
+    # a CLIP of our own: one that other tests used would keep tables in memory and so not
+    # write them to this cache folder
+    clip = load_clip("", checkpoint=model_dir / "clip" / "TinyCLIP.safetensors", device="cpu")
     cache = CacheSettings(cache_folder / ("subset" if data_path else "full"))
     vocab = build_vocabulary(compat=True, upstream_dir=data_path)
     ours = Interrogator(clip, captioner, Settings(compat=True, **config), vocab=vocab, cache=cache)
@@ -64,18 +65,20 @@ def assert_same_prompts(ours, theirs, images, modes=UPSTREAM_MODES, captions=Non
     assert not mismatches, "\n".join(f"{m} image {i}:\n  ours:     {a}\n  upstream: {b}" for m, i, a, b in mismatches)
 
 
-def test_compat_matches_upstream_on_vocabulary_subset(clip, captioner, vocab_dir, images, cache, small_settings):
-    ours, theirs = ours_and_upstream(clip, captioner, cache.folder, vocab_dir, **small_settings)
+def test_compat_matches_upstream_on_vocabulary_subset(model_dir, captioner, vocab_dir, images, cache, small_settings):
+    ours, theirs = ours_and_upstream(model_dir, captioner, cache.folder, vocab_dir, **small_settings)
     assert_same_prompts(ours, theirs, images)
 
 
-def test_compat_matches_upstream_with_given_caption(clip, captioner, vocab_dir, images, cache, small_settings):
-    ours, theirs = ours_and_upstream(clip, captioner, cache.folder, vocab_dir, **small_settings)
-    assert_same_prompts(ours, theirs, images[:3], modes=("fast", "classic", "best"), captions=["a red house, by a river"])
+def test_compat_matches_upstream_with_given_caption(model_dir, captioner, vocab_dir, images, cache, small_settings):
+    ours, theirs = ours_and_upstream(model_dir, captioner, cache.folder, vocab_dir, **small_settings)
+    assert_same_prompts(
+        ours, theirs, images[:3], modes=("fast", "classic", "best"), captions=["a red house, by a river"]
+    )
 
 
-def test_upstream_reads_our_cache_files(clip, captioner, vocab_dir, cache, small_settings):
-    ours, theirs = ours_and_upstream(clip, captioner, cache.folder, vocab_dir, **small_settings)
+def test_upstream_reads_our_cache_files(model_dir, captioner, vocab_dir, cache, small_settings):
+    ours, theirs = ours_and_upstream(model_dir, captioner, cache.folder, vocab_dir, **small_settings)
     import numpy as np
 
     table = ours.clip.tables["flavors"]
@@ -83,6 +86,6 @@ def test_upstream_reads_our_cache_files(clip, captioner, vocab_dir, cache, small
 
 
 @pytest.mark.slow
-def test_compat_matches_upstream_full_vocabulary(clip, captioner, images, cache):
-    ours, theirs = ours_and_upstream(clip, captioner, cache.folder)
+def test_compat_matches_upstream_full_vocabulary(model_dir, captioner, images, cache):
+    ours, theirs = ours_and_upstream(model_dir, captioner, cache.folder)
     assert_same_prompts(ours, theirs, images)

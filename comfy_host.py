@@ -1,0 +1,194 @@
+"""The only module that talks to ComfyUI's device and VRAM management.
+
+Models live in a neutral container ``nn.Module`` under a ``ModelPatcher``, so the
+diffusion model, the Unload button and ``/free`` can evict them; they are loaded with
+``load_models_gpu([...], force_full_load=True)`` before every use. Nothing here keeps a
+module-level reference to a model: ComfyUI's output cache owns them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import comfy.model_management as mm
+import comfy.model_patcher
+import comfy.utils
+import folder_paths
+import torch
+
+from .ci_engine import CacheSettings, Captioner, ClipBundle, Hooks, Interrogator, Settings
+from .ci_engine.caption import load_caption_model, resolve_caption_source
+from .ci_engine.clip_loader import CHECKPOINT_SUFFIXES, load_clip
+from .ci_engine.errors import ModelNotFoundError
+from .ci_engine.registry import CAPTION_MODELS, list_clip_models
+from .ci_engine.vocab import build_vocabulary
+
+log = logging.getLogger(__name__)
+
+# folder_paths names -> subfolder of models/ (users may add paths in extra_model_paths.yaml)
+FOLDERS = {
+    "clip_interrogator_clip": "clip_interrogator/clip",
+    "clip_interrogator_caption": "clip_interrogator/caption",
+    "clip_interrogator_embeds": "clip_interrogator/embeds",
+    "clip_interrogator_hub": "clip_interrogator/hub",
+}
+
+
+def register_folders() -> None:
+    """Registers the pack's model folders, keeping paths extra_model_paths.yaml already added."""
+    for name, sub in FOLDERS.items():
+        path = os.path.join(folder_paths.models_dir, *sub.split("/"))
+        if name in folder_paths.folder_names_and_paths:
+            folder_paths.add_model_folder_path(name, path)
+        else:
+            extensions = set(CHECKPOINT_SUFFIXES) if name.endswith("_clip") else set()
+            folder_paths.folder_names_and_paths[name] = ([path], extensions)
+
+
+def first_folder(name: str) -> Path:
+    return Path(folder_paths.get_folder_paths(name)[0])
+
+
+def clip_checkpoints() -> list[str]:
+    return [f for f in folder_paths.get_filename_list("clip_interrogator_clip") if f.endswith(CHECKPOINT_SUFFIXES)]
+
+
+def caption_folders() -> dict[str, Path]:
+    """Local Hugging Face model folders (with a config.json) under the caption folders."""
+    found: dict[str, Path] = {}
+    for base in map(Path, folder_paths.get_folder_paths("clip_interrogator_caption")):
+        if base.is_dir():
+            for config in sorted(base.glob("*/config.json")):
+                found.setdefault(config.parent.name, config.parent)
+    return found
+
+
+def clip_choices() -> list[str]:
+    return clip_checkpoints() + list_clip_models()
+
+
+def caption_choices() -> list[str]:
+    return list(CAPTION_MODELS) + [name for name in caption_folders() if name not in CAPTION_MODELS]
+
+
+class Container(torch.nn.Module):
+    """Neutral holder: ModelPatcher writes ``.device`` on what it wraps, which a transformers
+    model cannot take (its ``device`` is a read-only property)."""
+
+    def __init__(self, inner: torch.nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+
+
+class ManagedModel:
+    """An engine module (``ClipBundle`` or ``Captioner``) under ComfyUI's model management."""
+
+    def __init__(self, inner: torch.nn.Module, load_device: torch.device, offload_device: torch.device) -> None:
+        container = Container(inner).eval().requires_grad_(False).to(offload_device)
+        self.patcher = comfy.model_patcher.ModelPatcher(
+            container, load_device=load_device, offload_device=offload_device
+        )
+
+    @property
+    def module(self) -> torch.nn.Module:
+        return self.patcher.model.inner
+
+    def load(self) -> torch.nn.Module:
+        """Makes the model resident on its load device (another model may have evicted it)."""
+        self.patcher.size = 0  # re-measured: label tables may have been added since
+        mm.load_models_gpu([self.patcher], force_full_load=True)
+        return self.module
+
+
+def _devices() -> tuple[torch.device, torch.device]:
+    return mm.get_torch_device(), mm.unet_offload_device()
+
+
+def _precision(choice: str, load_device: torch.device) -> str:
+    if choice != "auto":
+        return choice
+    if mm.should_use_fp16(load_device):
+        return "fp16"
+    return "bf16" if mm.should_use_bf16(load_device) else "fp32"
+
+
+def _downloads_allowed() -> bool:
+    return not any(os.environ.get(k, "") not in ("", "0") for k in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+
+
+def load_managed_clip(name: str, architecture: str, precision: str) -> ManagedModel:
+    """``name`` is a checkpoint file in the registered clip folders, or ``ARCH/PRETRAINED``."""
+    load_device, offload_device = _devices()
+    common = {"device": offload_device, "precision": _precision(precision, load_device)}
+    common["cache_dir"] = str(first_folder("clip_interrogator_hub"))
+    if name in clip_checkpoints():
+        arch = "" if architecture == "auto" else architecture
+        bundle = load_clip(arch, checkpoint=folder_paths.get_full_path("clip_interrogator_clip", name), **common)
+    elif name in list_clip_models():
+        bundle = load_clip(name, allow_download=_downloads_allowed(), **common)
+    else:
+        where = FOLDERS["clip_interrogator_clip"]
+        raise ModelNotFoundError(f"CLIP model '{name}' is neither a known name nor a file in {where}.")
+    return ManagedModel(bundle, load_device, offload_device)
+
+
+def load_managed_captioner(name: str, precision: str) -> ManagedModel:
+    """``name`` is a known caption model or a folder under the registered caption folders."""
+    load_device, offload_device = _devices()
+    folders = caption_folders()
+    if name in CAPTION_MODELS:
+        source = name
+    elif name in folders:
+        source = str(folders[name])
+    else:
+        where = FOLDERS["clip_interrogator_caption"]
+        raise ModelNotFoundError(f"Caption model '{name}' is neither a known name nor a folder in {where}.")
+    _, family, _ = resolve_caption_source(source)
+    # upstream always runs GIT in fp32
+    chosen = "fp32" if family == "git" and precision == "auto" else _precision(precision, load_device)
+    captioner = load_caption_model(
+        source,
+        device=offload_device,
+        precision=chosen,
+        cache_dir=str(first_folder("clip_interrogator_hub")),
+        allow_download=_downloads_allowed(),
+    )
+    return ManagedModel(captioner, load_device, offload_device)
+
+
+class ComfyHooks(Hooks):
+    """Loads our models through ComfyUI before use, drives the node's progress bar, and
+    raises ComfyUI's interrupt exception when the user presses Cancel."""
+
+    def __init__(self, *managed: ManagedModel | None) -> None:
+        self._managed = {id(m.module): m for m in managed if m is not None}
+        self._bar = comfy.utils.ProgressBar(1)
+
+    def use(self, module: torch.nn.Module) -> None:
+        self._managed[id(module)].load()
+
+    def progress(self, stage: str, done: int, total: int) -> None:
+        self._bar.update_absolute(done, total)
+
+    def check_cancel(self) -> None:
+        mm.throw_exception_if_processing_interrupted()
+
+
+def embeds_cache() -> CacheSettings:
+    return CacheSettings(
+        first_folder("clip_interrogator_embeds"),
+        download=_downloads_allowed(),
+        hub_cache_dir=str(first_folder("clip_interrogator_hub")),
+    )
+
+
+def interrogate(clip: ManagedModel, captioner: ManagedModel | None, settings: Settings, mode: str, images, captions):
+    """Runs ``mode`` on PIL images with ComfyUI managing both models; returns engine results."""
+    bundle: ClipBundle = clip.module
+    caption_module: Captioner | None = captioner.module if captioner is not None else None
+    vocab = build_vocabulary(compat=settings.compat)
+    hooks = ComfyHooks(clip, captioner)
+    ci = Interrogator(bundle, caption_module, settings, vocab=vocab, cache=embeds_cache(), hooks=hooks)
+    return ci.run(mode, images, captions)

@@ -1,0 +1,294 @@
+"""ComfyUI nodes (V3 schema): thin wrappers over ``comfy_host`` and ``ci_engine``."""
+
+from __future__ import annotations
+
+import json
+
+from comfy_api.latest import ComfyExtension, io, ui
+from typing_extensions import override
+
+from . import comfy_host
+from .ci_engine.errors import InputError
+from .ci_engine.images import tensor_to_images
+from .ci_engine.settings import OPTIONAL_TABLES, Settings
+from .ci_engine.vocab import parse_exclusions
+
+CATEGORY = "CLIP Interrogator"
+PRECISIONS = ["auto", "fp16", "bf16", "fp32"]
+PROMPT_MODES = ["best", "classic", "fast", "negative", "caption"]
+CIClip = io.Custom("CI_CLIP")
+CICaptionModel = io.Custom("CI_CAPTION_MODEL")
+
+comfy_host.register_folders()
+
+
+def _choice(value: str, options: list[str], what: str) -> str:
+    """ComfyUI does not check V3 combo values, so a stale workflow could send anything."""
+    if value not in options:
+        raise InputError(f"Unknown {what} '{value}': pick one from the list (files may have moved).")
+    return value
+
+
+def _precision_input() -> io.Combo.Input:
+    return io.Combo.Input(
+        "precision",
+        options=PRECISIONS,
+        default="auto",
+        tooltip="auto: ComfyUI's choice for your GPU (fp16/bf16), fp32 on CPU.",
+    )
+
+
+class LoadCLIP(io.ComfyNode):
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        import open_clip
+
+        return io.Schema(
+            node_id="CI_LoadCLIP",
+            display_name="Load CLIP (Interrogator)",
+            category=CATEGORY,
+            description="Loads a CLIP model for interrogation; label tables are built on first use and cached.",
+            inputs=[
+                io.Combo.Input(
+                    "clip_name",
+                    options=comfy_host.clip_choices(),
+                    tooltip=(
+                        "ARCH/PRETRAINED (downloaded on first use unless offline), or a checkpoint file "
+                        "in models/clip_interrogator/clip."
+                    ),
+                ),
+                io.Combo.Input(
+                    "architecture",
+                    options=["auto", *open_clip.list_models()],
+                    default="auto",
+                    tooltip=("For checkpoint files: auto reads the sidecar config (name.json beside the file)."),
+                ),
+                _precision_input(),
+            ],
+            outputs=[CIClip.Output(display_name="clip", tooltip="CLIP with its label tables.")],
+        )
+
+    @classmethod
+    def execute(cls, clip_name: str, architecture: str, precision: str) -> io.NodeOutput:
+        _choice(precision, PRECISIONS, "precision")
+        return io.NodeOutput(comfy_host.load_managed_clip(clip_name, architecture, precision))
+
+
+class LoadCaptionModel(io.ComfyNode):
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return io.Schema(
+            node_id="CI_LoadCaptionModel",
+            display_name="Load Caption Model (Interrogator)",
+            category=CATEGORY,
+            description="Loads BLIP, BLIP-2 or GIT to write captions.",
+            inputs=[
+                io.Combo.Input(
+                    "model_name",
+                    options=comfy_host.caption_choices(),
+                    default="blip-large",
+                    tooltip=(
+                        "A caption model (downloaded on first use unless offline), or a Hugging Face model "
+                        "folder in models/clip_interrogator/caption."
+                    ),
+                ),
+                _precision_input(),
+            ],
+            outputs=[CICaptionModel.Output(display_name="caption_model", tooltip="The caption model.")],
+        )
+
+    @classmethod
+    def execute(cls, model_name: str, precision: str) -> io.NodeOutput:
+        _choice(precision, PRECISIONS, "precision")
+        return io.NodeOutput(comfy_host.load_managed_captioner(model_name, precision))
+
+
+TABLE_TOGGLES = {
+    "artists": "artists",
+    "mediums": "mediums",
+    "movements": "movements",
+    "trending": "trendings",
+    "flavors": "flavors",
+}  # widget name -> table
+
+
+def _table_inputs() -> list[io.Boolean.Input]:
+    return [
+        io.Boolean.Input(name, default=True, tooltip=f"Rank the {name} labels (ignored in compat).")
+        for name in TABLE_TOGGLES
+    ]
+
+
+def _run(image, clip, mode, caption_model=None, caption="", **settings):
+    images = tensor_to_images(image)
+    captions = [caption] if caption.strip() else None
+    results = comfy_host.interrogate(clip, caption_model, Settings(**settings).validate(), mode, images, captions)
+    return results
+
+
+class Interrogate(io.ComfyNode):
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return io.Schema(
+            node_id="CI_Interrogate",
+            display_name="Interrogate Image",
+            category=CATEGORY,
+            description="Image to Stable Diffusion prompt (clip-interrogator). One prompt per image of the batch.",
+            is_output_node=True,
+            inputs=[
+                io.Image.Input("image", tooltip="One or more images; each gets its own prompt."),
+                CIClip.Input("clip", tooltip="From Load CLIP (Interrogator)."),
+                io.Combo.Input(
+                    "mode",
+                    options=PROMPT_MODES,
+                    default="best",
+                    tooltip=(
+                        "best: caption + greedily chained labels (slowest, closest); classic: caption, medium, "
+                        "artist, trending, movement, flavors; fast: caption + top labels; negative: labels least "
+                        "like the image; caption: the caption alone."
+                    ),
+                ),
+                io.Int.Input(
+                    "max_flavors",
+                    default=32,
+                    min=0,
+                    max=256,
+                    tooltip=("Labels to add at most (upstream's defaults: 32; classic 3)."),
+                ),
+                io.Boolean.Input(
+                    "compat",
+                    default=False,
+                    tooltip=("Reproduce clip-interrogator 0.6.0's prompts exactly (all tables, no exclusions)."),
+                ),
+                *_table_inputs(),
+                CICaptionModel.Input(
+                    "caption_model",
+                    optional=True,
+                    tooltip=("From Load Caption Model; not needed when a caption text is given."),
+                ),
+                io.String.Input(
+                    "caption",
+                    optional=True,
+                    default="",
+                    multiline=True,
+                    tooltip=("Use this caption instead of a caption model (leave empty to caption each image)."),
+                ),
+                io.String.Input(
+                    "exclude",
+                    optional=True,
+                    default="",
+                    multiline=True,
+                    tooltip=(
+                        "Labels never to use, one per line or comma-separated; an artist name also removes "
+                        "'by …' and 'inspired by …'."
+                    ),
+                ),
+            ],
+            outputs=[
+                io.String.Output("prompt", display_name="prompt", is_output_list=True, tooltip="One prompt per image."),
+                io.String.Output(
+                    "caption_out",
+                    display_name="caption",
+                    is_output_list=True,
+                    tooltip="The caption each prompt starts from.",
+                ),
+            ],
+        )
+
+    @classmethod
+    def execute(
+        cls, image, clip, mode, max_flavors, compat, caption_model=None, caption="", exclude="", **toggles
+    ) -> io.NodeOutput:
+        _choice(mode, PROMPT_MODES, "mode")
+        enabled = frozenset(table for name, table in TABLE_TOGGLES.items() if toggles.get(name, True))
+        tables = frozenset(OPTIONAL_TABLES) if compat else enabled
+        exclusions = frozenset() if compat else parse_exclusions(exclude or "")
+        results = _run(
+            image,
+            clip,
+            mode,
+            caption_model,
+            caption or "",
+            compat=compat,
+            max_flavors=max_flavors,
+            tables=tables,
+            exclusions=exclusions,
+        )
+        prompts = [r.prompt for r in results]
+        return io.NodeOutput(prompts, [r.caption for r in results], ui=ui.PreviewText("\n\n".join(prompts)))
+
+
+class NegativePrompt(io.ComfyNode):
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return io.Schema(
+            node_id="CI_NegativePrompt",
+            display_name="Negative Prompt from Image",
+            category=CATEGORY,
+            description="Chains the labels least like the image into a negative prompt.",
+            is_output_node=True,
+            inputs=[
+                io.Image.Input("image", tooltip="One or more images; each gets its own negative prompt."),
+                CIClip.Input("clip", tooltip="From Load CLIP (Interrogator)."),
+                io.Int.Input("max_flavors", default=32, min=1, max=256, tooltip="Labels to chain at most."),
+                io.Boolean.Input("compat", default=False, tooltip="Reproduce clip-interrogator 0.6.0 exactly."),
+            ],
+            outputs=[
+                io.String.Output(
+                    "negative", display_name="negative", is_output_list=True, tooltip="One negative prompt per image."
+                )
+            ],
+        )
+
+    @classmethod
+    def execute(cls, image, clip, max_flavors, compat) -> io.NodeOutput:
+        results = _run(image, clip, "negative", compat=compat, max_flavors=max_flavors)
+        prompts = [r.prompt for r in results]
+        return io.NodeOutput(prompts, ui=ui.PreviewText("\n\n".join(prompts)))
+
+
+class Analyze(io.ComfyNode):
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return io.Schema(
+            node_id="CI_Analyze",
+            display_name="Analyze Image (Interrogator)",
+            category=CATEGORY,
+            description="The best-matching labels of every table, with their CLIP similarity.",
+            is_output_node=True,
+            inputs=[
+                io.Image.Input("image", tooltip="One or more images; each gets its own analysis."),
+                CIClip.Input("clip", tooltip="From Load CLIP (Interrogator)."),
+                io.Int.Input("top_k", default=5, min=1, max=50, tooltip="Labels shown per table."),
+            ],
+            outputs=[
+                io.String.Output(
+                    "analysis",
+                    display_name="analysis_json",
+                    is_output_list=True,
+                    tooltip='JSON per image: {"table": [[label, score], ...]}.',
+                )
+            ],
+        )
+
+    @classmethod
+    def execute(cls, image, clip, top_k) -> io.NodeOutput:
+        results = _run(image, clip, "analyze", top_k=top_k)
+        analyses = [json.dumps(r.analysis, ensure_ascii=False) for r in results]
+        return io.NodeOutput(analyses, ui={"ci_analysis": analyses, "text": [_readable(r.analysis) for r in results]})
+
+
+def _readable(analysis: dict) -> str:
+    return "\n".join(
+        f"{table}: " + ", ".join(f"{label} ({score:.3f})" for label, score in rows) for table, rows in analysis.items()
+    )
+
+
+class InterrogatorExtension(ComfyExtension):
+    @override
+    async def get_node_list(self) -> list[type[io.ComfyNode]]:
+        return [LoadCLIP, LoadCaptionModel, Interrogate, NegativePrompt, Analyze]
+
+
+async def comfy_entrypoint() -> InterrogatorExtension:
+    return InterrogatorExtension()

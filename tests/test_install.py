@@ -1,0 +1,48 @@
+"""install.py: quiet when satisfied, never lets pip touch the host's torch."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+spec = importlib.util.spec_from_file_location("ci_install", ROOT / "install.py")
+install = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(install)
+
+
+def test_requirements_never_name_torch():
+    names = {line.split("=")[0].split("<")[0].split(">")[0].strip().lower() for line in install.requirement_lines()}
+    assert not names & {"torch", "torchvision", "torchaudio"}
+    assert "clip-interrogator" in names
+
+
+def test_satisfied_environment_runs_nothing_and_prints_nothing():
+    result = subprocess.run([sys.executable, str(ROOT / "install.py")], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and result.stdout == "" and result.stderr == ""
+
+
+def test_missing_requirements_are_installed_with_torch_pinned(tmp_path):
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("pytest>=1\nsurely-not-installed-pkg>=1.0  # comment\n")
+    calls = []
+
+    def fake_run(command):
+        calls.append((command, Path(command[command.index("--constraint") + 1]).read_text()))
+        return subprocess.CompletedProcess(command, 0)
+
+    assert install.main(requirements, run=fake_run) == 0
+    ((command, constraints),) = calls
+    assert command[-1] == "surely-not-installed-pkg>=1.0" and "pytest>=1" not in command
+    assert f"torch=={importlib.metadata.version('torch')}" in constraints
+    assert "torchaudio<0" in constraints  # absent here: pinned so that pip cannot add it
+
+
+def test_offline_failure_says_what_to_do(capsys, tmp_path):
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("surely-not-installed-pkg>=1.0\n")
+    assert install.main(requirements, run=lambda command: subprocess.CompletedProcess(command, 1)) == 1
+    assert f"pip install -r {requirements}" in capsys.readouterr().err
