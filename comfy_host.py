@@ -18,7 +18,7 @@ import comfy.utils
 import folder_paths
 import torch
 
-from .ci_engine import CacheSettings, Captioner, ClipBundle, Hooks, Interrogator, Settings
+from .ci_engine import CacheSettings, Captioner, ClipBundle, Hooks, Interrogator, Settings, hub
 from .ci_engine.caption import load_caption_model, resolve_caption_source
 from .ci_engine.clip_loader import CHECKPOINT_SUFFIXES, load_clip
 from .ci_engine.errors import ModelNotFoundError
@@ -115,7 +115,7 @@ def _precision(choice: str, load_device: torch.device) -> str:
 
 
 def _downloads_allowed() -> bool:
-    return not any(os.environ.get(k, "") not in ("", "0") for k in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+    return hub.downloads_allowed(True)  # ComfyUI downloads by name unless HF_HUB_OFFLINE is set
 
 
 def load_managed_clip(name: str, architecture: str, precision: str) -> ManagedModel:

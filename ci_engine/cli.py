@@ -48,6 +48,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--offline", action="store_true", help="never download; use local files only")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     p.add_argument("--precision", default="auto", choices=["auto", "fp16", "bf16", "fp32"])
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=1024,
+        metavar="N",
+        help="texts encoded at once (lower it if memory runs short)",
+    )
     p.add_argument("--json", action="store_true", help="one JSON object per image per line")
     p.add_argument("--list-models", action="store_true", help="list known CLIP and caption models, then exit")
     p.add_argument("-v", "--verbose", action="store_true", help="log what is loaded and computed")

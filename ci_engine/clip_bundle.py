@@ -29,6 +29,7 @@ class ClipBundle(nn.Module):
         self.name = name
         self.tokens = Tokens(tokenizer)
         self.text = TextEncoder(model, self.tokens)
+        self._embed_dim: int | None = None
 
     @property
     def device(self) -> torch.device:
@@ -40,7 +41,10 @@ class ClipBundle(nn.Module):
 
     @property
     def embed_dim(self) -> int:
-        return int(self.text.encode_exact([""]).shape[-1])
+        """Width of the text (and image) features."""
+        if self._embed_dim is None:
+            self._embed_dim = int(self.text.encode_exact([""]).shape[-1])
+        return self._embed_dim
 
     def autocast(self):
         return autocast_for(self.device, self.dtype)

@@ -55,6 +55,7 @@ class Interrogator:
         self.clip = clip
         self.captioner = captioner
         self.settings = settings.validate()
+        clip.text.batch_size = self.settings.text_batch_size
         self.vocab = vocab or build_vocabulary(compat=settings.compat)
         self.cache = cache
         self.hooks = hooks or Hooks()

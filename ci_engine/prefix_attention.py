@@ -17,12 +17,17 @@ from .text_tower import TextTower, qkv
 
 
 class PrefixState:
-    """Per-layer keys and values of a prefix, each (heads, P, head_dim)."""
+    """Per-layer keys and values of a prefix, each (heads, P, head_dim); None for no prefix."""
 
-    def __init__(self, length: int, keys: list[torch.Tensor], values: list[torch.Tensor]) -> None:
+    def __init__(self, length: int, keys: list, values: list) -> None:
         self.length = length
         self.keys = keys
         self.values = values
+
+    @classmethod
+    def empty(cls, layers: int) -> PrefixState:
+        """No shared prefix: rows are whole windows (SOT .. EOT)."""
+        return cls(0, [None] * layers, [None] * layers)
 
 
 def _attention(q, k, v, past_k, past_v, query_pos: torch.Tensor) -> torch.Tensor:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Sequence
 
@@ -16,13 +17,16 @@ class Rows:
 
     def __init__(self, tables: Sequence[LabelTable]) -> None:
         self.tables = list(tables)
-        self.labels = [label for t in self.tables for label in t.labels]
         self.starts = [0]
         for t in self.tables:
             self.starts.append(self.starts[-1] + len(t))
 
     def __len__(self) -> int:
         return self.starts[-1]
+
+    def label(self, index: int) -> str:
+        table = bisect.bisect_right(self.starts, index) - 1
+        return self.tables[table].labels[index - self.starts[table]]
 
     def rows(self, start: int, stop: int) -> torch.Tensor:
         parts = []
@@ -57,7 +61,7 @@ def rank_compat(rows: Rows, image_features, count: int, chunk_size: int, autocas
     """Upstream 0.6.0's ``LabelTable.rank``, including its per-chunk quota and its final
     re-rank, which ignores ``reverse``."""
     if len(rows) <= chunk_size:
-        return [rows.labels[i] for i in _top(image_features, rows.rows(0, len(rows)), count, reverse, autocast)]
+        return [rows.label(i) for i in _top(image_features, rows.rows(0, len(rows)), count, reverse, autocast)]
     num_chunks = int(math.ceil(len(rows) / chunk_size))
     keep_per_chunk = int(chunk_size / num_chunks)
     kept: list[int] = []
@@ -66,7 +70,7 @@ def rank_compat(rows: Rows, image_features, count: int, chunk_size: int, autocas
         stop = min(start + chunk_size, len(rows))
         kept.extend(start + i for i in _top(image_features, rows.rows(start, stop), keep_per_chunk, reverse, autocast))
     final = _top(image_features, rows.gather(kept), count, False, autocast)
-    return [rows.labels[kept[i]] for i in final]
+    return [rows.label(kept[i]) for i in final]
 
 
 def similarities(rows: Rows, image_features: torch.Tensor, autocast) -> torch.Tensor:
@@ -87,10 +91,11 @@ def rank_exact(
     out: list[tuple[str, float]] = []
     seen: set[str] = set()
     for i in order[: int(allowed.sum())].tolist():
-        norm = normalized(rows.labels[i])
+        label = rows.label(i)
+        norm = normalized(label)
         if norm not in seen:
             seen.add(norm)
-            out.append((rows.labels[i], float(sims[i])))
+            out.append((label, float(sims[i])))
             if len(out) == count:
                 break
     return out

@@ -30,8 +30,13 @@ def list_models() -> int:
 def settings_from(args) -> Settings:
     tables = frozenset(t.strip() for t in args.tables.split(",") if t.strip())
     exclusions = frozenset().union(*(parse_exclusions("\n".join(load_list(f))) for f in args.exclude))
-    compat = args.compat == "0.6"
-    return Settings(compat=compat, max_flavors=args.max_flavors, tables=tables, exclusions=exclusions).validate()
+    return Settings(
+        compat=args.compat == "0.6",
+        max_flavors=args.max_flavors,
+        tables=tables,
+        exclusions=exclusions,
+        text_batch_size=args.batch_size,
+    ).validate()
 
 
 def _load_models(args, settings: Settings):

@@ -26,6 +26,7 @@ class Settings:
     tables: frozenset[str] = field(default_factory=lambda: frozenset(OPTIONAL_TABLES))
     exclusions: frozenset[str] = frozenset()
     top_k: int = 5  # analyze: labels shown per table
+    text_batch_size: int = 1024  # texts encoded at once: bounds peak memory of tables and chains
 
     def flavors_for(self, mode: str) -> int:
         return DEFAULT_MAX_FLAVORS[mode] if self.max_flavors is None else self.max_flavors
@@ -38,7 +39,7 @@ class Settings:
         """Raises an ``InputError`` naming the first unusable setting."""
         if self.max_flavors is not None and self.max_flavors < 0:
             raise InputError(f"max_flavors must be 0 or more, not {self.max_flavors}.")
-        for name in ("chunk_size", "flavor_intermediate_count", "caption_max_length", "top_k"):
+        for name in ("chunk_size", "flavor_intermediate_count", "caption_max_length", "top_k", "text_batch_size"):
             if getattr(self, name) < 1:
                 raise InputError(f"{name} must be at least 1, not {getattr(self, name)}.")
         unknown = set(self.tables) - set(OPTIONAL_TABLES)

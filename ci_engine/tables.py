@@ -26,6 +26,7 @@ class LabelTable(nn.Module):
         self.labels = labels
         self.register_buffer("embeds", embeds)
         self._distinct: torch.Tensor | None = None
+        self._allowed: dict[frozenset[str], torch.Tensor] = {}
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -40,14 +41,16 @@ class LabelTable(nn.Module):
         return self._distinct
 
     def allowed_mask(self, exclusions: frozenset[str]) -> torch.Tensor:
-        """Distinct labels minus the user's exclusions."""
-        mask = self.distinct_mask()
-        if exclusions:
-            mask = mask & torch.tensor([not is_excluded(label, exclusions) for label in self.labels])
-        return mask
+        """Distinct labels minus the user's exclusions (remembered per exclusion set)."""
+        if not exclusions:
+            return self.distinct_mask()
+        if exclusions not in self._allowed:
+            kept = torch.tensor([not is_excluded(label, exclusions) for label in self.labels], dtype=torch.bool)
+            self._allowed = {exclusions: self.distinct_mask() & kept}  # one set at a time: a node's setting
+        return self._allowed[exclusions]
 
 
-@dataclass
+@dataclass(frozen=True)
 class CacheSettings:
     """Where label embeddings are cached, and whether published ones may be downloaded."""
 

@@ -27,6 +27,16 @@ def _pad(rows: Sequence[TokenIds], device: torch.device) -> torch.Tensor:
     return torch.from_numpy(out).to(device)
 
 
+def _length_batches(rows: Sequence[TokenIds], batch_size: int, slack: float = 1.25):
+    """Slices of length-sorted rows: at most ``batch_size`` rows, none padded beyond
+    ``slack`` times its batch's shortest row, so little work goes to padding."""
+    start = 0
+    for end in range(1, len(rows) + 1):
+        if end == len(rows) or end - start == batch_size or len(rows[end]) > slack * len(rows[start]):
+            yield slice(start, end)
+            start = end
+
+
 def _unique(rows: Sequence[TokenIds]) -> tuple[list[TokenIds], list[int]]:
     """Distinct rows, shortest first, and each input's index among them.
 
@@ -64,6 +74,9 @@ class TextEncoder:
             return normalize(self.model.encode_text(self.tokens.tensor(texts).to(device)))
 
     def _forward(self, rows: torch.Tensor) -> torch.Tensor:
+        if self.prefix:  # our blocks: the last layer computes only each row's EOT position
+            layers = len(self.tower.module.transformer.resblocks)
+            return prefix_attention.encode_suffixes(self.tower, prefix_attention.PrefixState.empty(layers), rows)
         if not self.truncate:  # pad to the full window: the model's own path
             full = torch.zeros(rows.shape[0], self.tokens.context_length, dtype=rows.dtype, device=rows.device)
             full[:, : rows.shape[1]] = rows
@@ -80,10 +93,10 @@ class TextEncoder:
         distinct, index = _unique(windows)
         chunks = []
         with autocast:
-            for start in range(0, len(distinct), self.batch_size):
-                chunks.append(normalize(self._forward(_pad(distinct[start : start + self.batch_size], device))))
+            for batch in _length_batches(distinct, self.batch_size):
+                chunks.append(normalize(self._forward(_pad(distinct[batch], device))))
                 if progress:
-                    progress(min(start + self.batch_size, len(distinct)), len(distinct))
+                    progress(batch.stop, len(distinct))
         return torch.cat(chunks)[torch.tensor(index, device=device)]
 
     def encode_texts(self, texts: Sequence[str], progress: Progress | None = None, memo: bool = True) -> torch.Tensor:
@@ -114,7 +127,7 @@ class TextEncoder:
         chunks = []
         with autocast:
             state = prefix_attention.encode_prefix(self.tower, head, device)
-            for start in range(0, len(distinct), self.batch_size):
-                batch = _pad(distinct[start : start + self.batch_size], device)
-                chunks.append(normalize(prefix_attention.encode_suffixes(self.tower, state, batch)))
+            for batch in _length_batches(distinct, self.batch_size):
+                rows = _pad(distinct[batch], device)
+                chunks.append(normalize(prefix_attention.encode_suffixes(self.tower, state, rows)))
         return torch.cat(chunks)[torch.tensor(index, device=device)]

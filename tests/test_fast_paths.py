@@ -95,3 +95,38 @@ def test_ineligible_towers_fall_back_and_say_why(config, truncate, prefix, reaso
     fast = encoder.encode_candidates("a red house", few)
     plain = encoder.encode_exact([f"a red house, {label}" for label in few])
     assert (fast - plain).abs().max().item() < TOLERANCE
+
+
+def bundle_pair(name: str, config: dict):
+    """Two bundles over one model: fast paths on, and forced off (the plain path)."""
+    from ci_engine import ClipBundle
+
+    open_clip.factory._MODEL_CONFIGS[name] = copy.deepcopy(config)
+    torch.manual_seed(0)
+    model, _, preprocess = open_clip.create_model_and_transforms(name)
+    model.eval()
+    fast = ClipBundle(model, preprocess, open_clip.get_tokenizer(name), f"{name}/x")
+    plain = ClipBundle(model, preprocess, open_clip.get_tokenizer(name), f"{name}/x")
+    plain.text.truncate = plain.text.prefix = False
+    return fast, plain
+
+
+@pytest.mark.parametrize(("shape", "config"), [("tiny", TINY_CLIP_CONFIG), ("b32", B32_TEXT_CONFIG)])
+@pytest.mark.parametrize("compat", [True, False], ids=["compat", "default"])
+def test_prompts_identical_with_and_without_fast_paths(shape, config, compat, images, tmp_path):
+    from ci_engine import CacheSettings, Interrogator, Settings
+    from ci_engine.vocab import Vocabulary
+
+    full = build_vocabulary(compat=compat)
+    step = 40 if shape == "tiny" else 400  # the B32-shaped plain path costs ~75 ms a text
+    tables = {name: labels[::step] or labels[:3] for name, labels in full.tables.items()}
+    vocab = Vocabulary(tables, dict(full.cache_keys))
+    settings = Settings(compat=compat, max_flavors=4, chunk_size=64, flavor_intermediate_count=48)
+    cache = CacheSettings(tmp_path)
+    fast, plain = bundle_pair(f"Prompts-{shape}", config)
+    captions = ["a red barn by a river at night"]
+    results = {}
+    for label, bundle in (("fast", fast), ("plain", plain)):
+        ci = Interrogator(bundle, None, settings, vocab=vocab, cache=cache)
+        results[label] = [r.prompt for mode in ("best", "negative") for r in ci.run(mode, images[:2], captions)]
+    assert results["fast"] == results["plain"]

@@ -141,3 +141,15 @@ def test_run_errors(make, images):
         make().run("fast", images[:3], ["a", "b"])
     with pytest.raises(InputError, match="No images"):
         make().run("fast", [])
+
+
+def test_small_text_batches_bound_work_and_keep_prompts(make, clip, images, monkeypatch):
+    reference = [r.prompt for r in make().run("best", images[:2], ["a barn"])]
+    sizes = []
+    original = clip.text.tower.embed
+    monkeypatch.setattr(
+        clip.text.tower, "embed", lambda tokens, start=0: sizes.append(len(tokens)) or original(tokens, start)
+    )
+    small = [r.prompt for r in make(text_batch_size=7).run("best", images[:2], ["a barn"])]
+    assert small == reference
+    assert sizes and max(sizes) <= 7
