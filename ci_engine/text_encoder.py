@@ -87,17 +87,22 @@ class TextEncoder:
         return self.tower.pool(x, rows)
 
     @torch.no_grad()
-    def encode_windows(self, windows: Sequence[TokenIds], progress: Progress | None = None) -> torch.Tensor:
-        """Features of token windows (SOT .. EOT), in length-sorted batches cut at their longest row."""
+    def _encode_rows(self, rows: Sequence[TokenIds], forward, progress: Progress | None = None) -> torch.Tensor:
+        """Normalised ``forward`` features of token rows: each distinct row once, in
+        length-sorted batches cut at their longest row, returned in the input's order."""
         device, autocast = self._context()
-        distinct, index = _unique(windows)
+        distinct, index = _unique(rows)
         chunks = []
         with autocast:
             for batch in _length_batches(distinct, self.batch_size):
-                chunks.append(normalize(self._forward(_pad(distinct[batch], device))))
+                chunks.append(normalize(forward(_pad(distinct[batch], device))))
                 if progress:
                     progress(batch.stop, len(distinct))
         return torch.cat(chunks)[torch.tensor(index, device=device)]
+
+    def encode_windows(self, windows: Sequence[TokenIds], progress: Progress | None = None) -> torch.Tensor:
+        """Features of whole token windows (SOT .. EOT)."""
+        return self._encode_rows(windows, self._forward, progress)
 
     def encode_texts(self, texts: Sequence[str], progress: Progress | None = None, memo: bool = True) -> torch.Tensor:
         """Features of texts; ``memo`` remembers their tokens (for labels, which recur)."""
@@ -120,14 +125,9 @@ class TextEncoder:
         ]
         return self.encode_windows(windows)
 
-    @torch.no_grad()
     def _encode_after(self, head: TokenIds, rows: Sequence[TokenIds]) -> torch.Tensor:
+        """Features of ``head + row`` for every row, running the shared head once."""
         device, autocast = self._context()
-        distinct, index = _unique(rows)
-        chunks = []
         with autocast:
             state = prefix_attention.encode_prefix(self.tower, head, device)
-            for batch in _length_batches(distinct, self.batch_size):
-                rows = _pad(distinct[batch], device)
-                chunks.append(normalize(prefix_attention.encode_suffixes(self.tower, state, rows)))
-        return torch.cat(chunks)[torch.tensor(index, device=device)]
+        return self._encode_rows(rows, lambda batch: prefix_attention.encode_suffixes(self.tower, state, batch))
