@@ -122,8 +122,7 @@ def _table_inputs() -> list[io.Boolean.Input]:
 def _run(image, clip, mode, caption_model=None, caption="", **settings):
     images = tensor_to_images(image)
     captions = [caption] if caption.strip() else None
-    results = comfy_host.interrogate(clip, caption_model, Settings(**settings).validate(), mode, images, captions)
-    return results
+    return comfy_host.interrogate(clip, caption_model, Settings(**settings).validate(), mode, images, captions)
 
 
 class Interrogate(io.ComfyNode):
