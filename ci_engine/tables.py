@@ -80,15 +80,13 @@ def _compute(bundle: ClipBundle, name: str, labels: list[str], hooks: Hooks) -> 
 
 def ensure_tables(bundle: ClipBundle, vocab: Vocabulary, names, cache: CacheSettings, hooks: Hooks) -> None:
     """Loads or computes the named tables into ``bundle.tables``, writing caches for new ones."""
-    dim = None
     for name in names:
         labels, key = vocab.tables[name], vocab.cache_keys[name]
         current = bundle.tables[key] if key in bundle.tables else None
         if current is not None and current.labels == labels:
             continue
         hooks.use(bundle)
-        dim = dim or bundle.embed_dim
-        embeds = _cached(bundle, key, labels, dim, cache)
+        embeds = _cached(bundle, key, labels, bundle.embed_dim, cache)
         if embeds is None:
             embeds = _compute(bundle, name, labels, hooks)
             if cache.folder is not None:
