@@ -12,7 +12,7 @@ from torch import nn
 from . import embed_cache
 from .clip_bundle import ClipBundle
 from .hooks import Hooks
-from .vocab import Vocabulary, is_excluded, normalized
+from .vocab import Vocabulary, distinct_indices, is_excluded
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +34,8 @@ class LabelTable(nn.Module):
     def distinct_mask(self) -> torch.Tensor:
         """True for the first of labels that tokenize alike; False for empty labels."""
         if self._distinct is None:
-            first = {normalized(label): i for i, label in reversed(list(enumerate(self.labels)))}
             keep = torch.zeros(len(self.labels), dtype=torch.bool)
-            keep[[i for norm, i in first.items() if norm]] = True
+            keep[distinct_indices(self.labels)] = True
             self._distinct = keep
         return self._distinct
 

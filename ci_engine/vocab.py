@@ -62,16 +62,22 @@ def normalized(label: str) -> str:
     return " ".join(label.split()).lower()
 
 
-def distinct_labels(labels) -> list[str]:
-    """Non-empty labels, keeping the first of any that tokenize alike."""
+def distinct_indices(labels) -> list[int]:
+    """Indices of the non-empty labels, keeping the first of any that tokenize alike."""
     seen: set[str] = set()
     out = []
-    for label in labels:
+    for i, label in enumerate(labels):
         norm = normalized(label)
         if norm and norm not in seen:
             seen.add(norm)
-            out.append(label)
+            out.append(i)
     return out
+
+
+def distinct_labels(labels) -> list[str]:
+    """Non-empty labels, keeping the first of any that tokenize alike."""
+    labels = list(labels)
+    return [labels[i] for i in distinct_indices(labels)]
 
 
 @dataclass
