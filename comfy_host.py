@@ -17,12 +17,14 @@ import comfy.model_patcher
 import comfy.utils
 import folder_paths
 import torch
+from PIL import Image
 
-from .ci_engine import CacheSettings, Captioner, ClipBundle, Hooks, Interrogator, Settings, hub
-from .ci_engine.caption import load_caption_model, resolve_caption_source
-from .ci_engine.clip_loader import CHECKPOINT_SUFFIXES, load_clip
-from .ci_engine.errors import ModelNotFoundError
-from .ci_engine.registry import CAPTION_MODELS, list_clip_models
+from .ci_engine import CacheSettings, Captioner, ClipBundle, Hooks, Interrogator, Result, Settings
+from .ci_engine.errors import InputError, ModelNotFoundError
+from .ci_engine.models import hub
+from .ci_engine.models.caption import load_caption_model
+from .ci_engine.models.clip import CHECKPOINT_SUFFIXES, load_clip
+from .ci_engine.models.registry import CAPTION_MODELS, list_clip_models
 from .ci_engine.vocab import build_vocabulary
 
 log = logging.getLogger(__name__)
@@ -48,10 +50,12 @@ def register_folders() -> None:
 
 
 def first_folder(name: str) -> Path:
+    """The first registered path of folder ``name`` (where the pack writes)."""
     return Path(folder_paths.get_folder_paths(name)[0])
 
 
 def clip_checkpoints() -> list[str]:
+    """Checkpoint files in the registered CLIP folders, as ComfyUI lists them."""
     return [f for f in folder_paths.get_filename_list("clip_interrogator_clip") if f.endswith(CHECKPOINT_SUFFIXES)]
 
 
@@ -66,10 +70,12 @@ def caption_folders() -> dict[str, Path]:
 
 
 def clip_choices() -> list[str]:
+    """Load CLIP's menu: local checkpoints first, then every open_clip tag."""
     return clip_checkpoints() + list_clip_models()
 
 
 def caption_choices() -> list[str]:
+    """Load Caption Model's menu: known names, then local folders."""
     return list(CAPTION_MODELS) + [name for name in caption_folders() if name not in CAPTION_MODELS]
 
 
@@ -78,6 +84,7 @@ class Container(torch.nn.Module):
     model cannot take (its ``device`` is a read-only property)."""
 
     def __init__(self, inner: torch.nn.Module) -> None:
+        """``inner`` is the engine module (``ClipBundle`` or ``Captioner``)."""
         super().__init__()
         self.inner = inner
 
@@ -86,6 +93,7 @@ class ManagedModel:
     """An engine module (``ClipBundle`` or ``Captioner``) under ComfyUI's model management."""
 
     def __init__(self, inner: torch.nn.Module, load_device: torch.device, offload_device: torch.device) -> None:
+        """Puts ``inner`` on ``offload_device``; ``load()`` makes it resident on ``load_device``."""
         container = Container(inner).eval().requires_grad_(False).to(offload_device)
         self.patcher = comfy.model_patcher.ModelPatcher(
             container, load_device=load_device, offload_device=offload_device
@@ -93,6 +101,7 @@ class ManagedModel:
 
     @property
     def module(self) -> torch.nn.Module:
+        """The engine module inside."""
         return self.patcher.model.inner
 
     def load(self) -> torch.nn.Module:
@@ -145,13 +154,11 @@ def load_managed_captioner(name: str, precision: str) -> ManagedModel:
     else:
         where = FOLDERS["clip_interrogator_caption"]
         raise ModelNotFoundError(f"Caption model '{name}' is neither a known name nor a folder in {where}.")
-    _, family, _ = resolve_caption_source(source)
-    # upstream always runs GIT in fp32
-    chosen = "fp32" if family == "git" and precision == "auto" else _precision(precision, load_device)
     captioner = load_caption_model(
         source,
         device=offload_device,
-        precision=chosen,
+        precision=precision,
+        auto_precision=_precision("auto", load_device),
         cache_dir=str(first_folder("clip_interrogator_hub")),
         allow_download=_downloads_allowed(),
     )
@@ -163,20 +170,25 @@ class ComfyHooks(Hooks):
     raises ComfyUI's interrupt exception when the user presses Cancel."""
 
     def __init__(self, *managed: ManagedModel | None) -> None:
+        """``managed``: the models this run uses (None entries are skipped)."""
         self._managed = {id(m.module): m for m in managed if m is not None}
         self._bar = comfy.utils.ProgressBar(1)
 
     def use(self, module: torch.nn.Module) -> None:
+        """Loads ``module``'s model through ComfyUI before the engine runs it."""
         self._managed[id(module)].load()
 
     def progress(self, stage: str, done: int, total: int) -> None:
+        """Moves the node's progress bar."""
         self._bar.update_absolute(done, total)
 
     def check_cancel(self) -> None:
+        """Raises ComfyUI's interrupt exception after Cancel."""
         mm.throw_exception_if_processing_interrupted()
 
 
 def embeds_cache() -> CacheSettings:
+    """The pack's label-embedding cache folder, with published caches when online."""
     return CacheSettings(
         first_folder("clip_interrogator_embeds"),
         download=_downloads_allowed(),
@@ -184,8 +196,31 @@ def embeds_cache() -> CacheSettings:
     )
 
 
-def interrogate(clip: ManagedModel, captioner: ManagedModel | None, settings: Settings, mode: str, images, captions):
-    """Runs ``mode`` on PIL images with ComfyUI managing both models; returns engine results."""
+def tensor_to_images(batch: torch.Tensor) -> list[Image.Image]:
+    """ComfyUI IMAGE (B, H, W, C floats in 0..1) to RGB images, recovering 8-bit values exactly."""
+    if batch.ndim == 3:
+        batch = batch.unsqueeze(0)
+    if batch.ndim != 4 or batch.shape[-1] not in (1, 3, 4):
+        raise InputError(f"Expected an image batch shaped (B, H, W, C), got {tuple(batch.shape)}.")
+    pixels = batch[..., :3] if batch.shape[-1] >= 3 else batch.expand(*batch.shape[:3], 3)
+    pixels = (pixels.detach().float().cpu().clamp(0, 1) * 255).round().to(torch.uint8).numpy()
+    return [Image.fromarray(p) for p in pixels]
+
+
+def interrogate(
+    clip: ManagedModel,
+    captioner: ManagedModel | None,
+    settings: Settings,
+    mode: str,
+    image: torch.Tensor,
+    caption: str = "",
+) -> list[Result]:
+    """Runs ``mode`` on a ComfyUI image batch with ComfyUI managing both models.
+
+    A non-blank ``caption`` is used for every image instead of the caption model.
+    """
+    images = tensor_to_images(image)
+    captions = [caption] if caption.strip() else None
     bundle: ClipBundle = clip.module
     caption_module: Captioner | None = captioner.module if captioner is not None else None
     vocab = build_vocabulary(compat=settings.compat)

@@ -8,31 +8,31 @@ from comfy_api.latest import ComfyExtension, io, ui
 from typing_extensions import override
 
 from . import comfy_host
-from .ci_engine.errors import InputError
-from .ci_engine.images import tensor_to_images
-from .ci_engine.settings import OPTIONAL_TABLES, Settings
-from .ci_engine.vocab import parse_exclusions
+from .ci_engine.devices import PRECISIONS
+from .ci_engine.modes import PROMPT_MODE_NAMES
+from .ci_engine.settings import Settings
+from .ci_engine.vocab import MERGED_TABLES, parse_exclusions
 
 CATEGORY = "CLIP Interrogator"
-PRECISIONS = ["auto", "fp16", "bf16", "fp32"]
-PROMPT_MODES = ["best", "classic", "fast", "negative", "caption"]
 CIClip = io.Custom("CI_CLIP")
 CICaptionModel = io.Custom("CI_CAPTION_MODEL")
+# widget name -> one of MERGED_TABLES; saved workflows keep widget values by position, so
+# this order stays as released
+TABLE_TOGGLES = {
+    "artists": "artists",
+    "mediums": "mediums",
+    "movements": "movements",
+    "trending": "trendings",
+    "flavors": "flavors",
+}
 
 comfy_host.register_folders()
-
-
-def _choice(value: str, options: list[str], what: str) -> str:
-    """ComfyUI does not check V3 combo values, so a stale workflow could send anything."""
-    if value not in options:
-        raise InputError(f"Unknown {what} '{value}': pick one from the list (files may have moved).")
-    return value
 
 
 def _precision_input() -> io.Combo.Input:
     return io.Combo.Input(
         "precision",
-        options=PRECISIONS,
+        options=["auto", *PRECISIONS],
         default="auto",
         tooltip="auto: ComfyUI's choice for your GPU (fp16/bf16), fp32 on CPU.",
     )
@@ -70,7 +70,6 @@ class LoadCLIP(io.ComfyNode):
 
     @classmethod
     def execute(cls, clip_name: str, architecture: str, precision: str) -> io.NodeOutput:
-        _choice(precision, PRECISIONS, "precision")
         return io.NodeOutput(comfy_host.load_managed_clip(clip_name, architecture, precision))
 
 
@@ -99,17 +98,7 @@ class LoadCaptionModel(io.ComfyNode):
 
     @classmethod
     def execute(cls, model_name: str, precision: str) -> io.NodeOutput:
-        _choice(precision, PRECISIONS, "precision")
         return io.NodeOutput(comfy_host.load_managed_captioner(model_name, precision))
-
-
-TABLE_TOGGLES = {
-    "artists": "artists",
-    "mediums": "mediums",
-    "movements": "movements",
-    "trending": "trendings",
-    "flavors": "flavors",
-}  # widget name -> table
 
 
 def _table_inputs() -> list[io.Boolean.Input]:
@@ -117,12 +106,6 @@ def _table_inputs() -> list[io.Boolean.Input]:
         io.Boolean.Input(name, default=True, tooltip=f"Rank the {name} labels (ignored in compat).")
         for name in TABLE_TOGGLES
     ]
-
-
-def _run(image, clip, mode, caption_model=None, caption="", **settings):
-    images = tensor_to_images(image)
-    captions = [caption] if caption.strip() else None
-    return comfy_host.interrogate(clip, caption_model, Settings(**settings).validate(), mode, images, captions)
 
 
 class Interrogate(io.ComfyNode):
@@ -139,7 +122,7 @@ class Interrogate(io.ComfyNode):
                 CIClip.Input("clip", tooltip="From Load CLIP (Interrogator)."),
                 io.Combo.Input(
                     "mode",
-                    options=PROMPT_MODES,
+                    options=list(PROMPT_MODE_NAMES),
                     default="best",
                     tooltip=(
                         "best: caption + greedily chained labels (slowest, closest); classic: caption, medium, "
@@ -198,21 +181,11 @@ class Interrogate(io.ComfyNode):
     def execute(
         cls, image, clip, mode, max_flavors, compat, caption_model=None, caption="", exclude="", **toggles
     ) -> io.NodeOutput:
-        _choice(mode, PROMPT_MODES, "mode")
         enabled = frozenset(table for name, table in TABLE_TOGGLES.items() if toggles.get(name, True))
-        tables = frozenset(OPTIONAL_TABLES) if compat else enabled
+        tables = frozenset(MERGED_TABLES) if compat else enabled
         exclusions = frozenset() if compat else parse_exclusions(exclude or "")
-        results = _run(
-            image,
-            clip,
-            mode,
-            caption_model,
-            caption or "",
-            compat=compat,
-            max_flavors=max_flavors,
-            tables=tables,
-            exclusions=exclusions,
-        )
+        settings = Settings(compat=compat, max_flavors=max_flavors, enabled_tables=tables, exclusions=exclusions)
+        results = comfy_host.interrogate(clip, caption_model, settings, mode, image, caption or "")
         prompts = [r.prompt for r in results]
         return io.NodeOutput(prompts, [r.caption for r in results], ui=ui.PreviewText("\n\n".join(prompts)))
 
@@ -241,7 +214,8 @@ class NegativePrompt(io.ComfyNode):
 
     @classmethod
     def execute(cls, image, clip, max_flavors, compat) -> io.NodeOutput:
-        results = _run(image, clip, "negative", compat=compat, max_flavors=max_flavors)
+        settings = Settings(compat=compat, max_flavors=max_flavors)
+        results = comfy_host.interrogate(clip, None, settings, "negative", image)
         prompts = [r.prompt for r in results]
         return io.NodeOutput(prompts, ui=ui.PreviewText("\n\n".join(prompts)))
 
@@ -272,15 +246,9 @@ class Analyze(io.ComfyNode):
 
     @classmethod
     def execute(cls, image, clip, top_k) -> io.NodeOutput:
-        results = _run(image, clip, "analyze", top_k=top_k)
+        results = comfy_host.interrogate(clip, None, Settings(max_flavors=top_k), "analyze", image)
         analyses = [json.dumps(r.analysis, ensure_ascii=False) for r in results]
-        return io.NodeOutput(analyses, ui={"ci_analysis": analyses, "text": [_readable(r.analysis) for r in results]})
-
-
-def _readable(analysis: dict) -> str:
-    return "\n".join(
-        f"{table}: " + ", ".join(f"{label} ({score:.3f})" for label, score in rows) for table, rows in analysis.items()
-    )
+        return io.NodeOutput(analyses, ui={"ci_analysis": analyses})
 
 
 class InterrogatorExtension(ComfyExtension):

@@ -18,10 +18,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+from ci_engine.testing import B32_TEXT_CONFIG, save_blip, save_clip, synthetic_images
 
-from tiny_models import B32_TEXT_CONFIG, save_blip, save_clip, synthetic_images  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 # The issue's baseline shape: a 64-wide, 2-layer text tower.
 TINY_64 = {
@@ -54,6 +53,7 @@ SHAPES = {
     },
 }
 MODES = ("fast", "classic", "negative", "best")
+TASKS = ("precompute", *MODES, "contention")
 
 
 def run_worker(task: dict) -> dict:
@@ -72,7 +72,7 @@ def run_worker(task: dict) -> dict:
 
 
 def prepare_shape(name: str, spec: dict, work: Path) -> dict:
-    from ci_engine.clip_loader import weights_fingerprint
+    from ci_engine.models.clip import weights_fingerprint
     from ci_engine.vocab import load_list, upstream_data_dir
 
     folder = work / name
@@ -109,10 +109,22 @@ def measure_shape(name: str, spec: dict, work: Path, tasks: list[str]) -> list[d
         rows.append(row(f"precompute {len(base['labels'])} labels", results, None))
     run_worker({**base, "engine": "ours", "kind": "setup", "max_flavors": 32})
     for mode in (m for m in MODES if m in tasks):
-        task = {**base, "kind": mode, "max_flavors": spec["max_flavors"][mode], "warmup": spec["warmup"][mode]}
-        results = {e: run_worker({**task, "engine": e}) for e in ("upstream", "ours")}
-        rows.append(row(f"{mode} (per image)", results, results["upstream"]["prompts"] == results["ours"]["prompts"]))
+        rows.append(measure_mode(base, spec, mode, f"{mode} (per image)"))
+    if "contention" in tasks:
+        busy = subprocess.Popen(["yes"], stdout=subprocess.DEVNULL)  # another job on one core
+        try:
+            rows.append(measure_mode(base, spec, "best", "best, one core busy (per image)"))
+        finally:
+            busy.kill()
+            busy.wait()
     return rows
+
+
+def measure_mode(base: dict, spec: dict, mode: str, title: str) -> dict:
+    """Both engines on one mode, one after the other; compat prompts compared."""
+    task = {**base, "kind": mode, "max_flavors": spec["max_flavors"][mode], "warmup": spec["warmup"][mode]}
+    results = {e: run_worker({**task, "engine": e}) for e in ("upstream", "ours")}
+    return row(title, results, results["upstream"]["prompts"] == results["ours"]["prompts"])
 
 
 def row(task: str, results: dict, identical) -> dict:
@@ -153,7 +165,7 @@ def print_table(shape: str, rows: list[dict]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shapes", default="tiny,b32")
-    parser.add_argument("--tasks", default="precompute," + ",".join(MODES), help="a subset, for quick checks")
+    parser.add_argument("--tasks", default=",".join(TASKS), help="a subset, for quick checks")
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
     args = parser.parse_args()
     print(f"Machine: {machine()}")

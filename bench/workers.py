@@ -1,7 +1,7 @@
 """One timed task in a fresh process: upstream clip-interrogator 0.6.0 or this engine.
 
 Run by bench.py as ``python bench/workers.py`` with the task as JSON on stdin; prints one JSON line. Each task runs in
-its own process so that peak RSS is the task's own.
+its own process so that peak RSS is the task's own. Needs the project installed (``pip install -e .``).
 """
 
 from __future__ import annotations
@@ -14,8 +14,6 @@ import types
 import warnings
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 warnings.simplefilter("ignore")
 
 

@@ -5,17 +5,24 @@ A plain library (no ComfyUI import)::
     from ci_engine import Interrogator, Settings, load_clip, load_caption_model
     clip = load_clip("ViT-L-14/openai")
     ci = Interrogator(clip, load_caption_model("blip-large"), Settings())
-    print(ci.best([image])[0].prompt)
+    print(ci.run("best", [image])[0].prompt)
+
+Layers, each importing only those before it: base (``errors``, ``hooks``, ``devices``),
+``text`` (tokens and text encoding), ``models`` (registry, hub, loading), the core
+(vocabulary, caches, tables, ranking, chain, modes, settings, interrogator, images), and
+the front ends (``cli``, ``testing``).
 """
 
-from .caption import Captioner, load_caption_model
-from .clip_bundle import ClipBundle
-from .clip_loader import load_clip
 from .errors import InputError, InterrogatorError, ModelNotFoundError, OfflineError
 from .hooks import Hooks
 from .interrogator import Interrogator, Result
-from .settings import MODES, Settings
+from .models.bundle import ClipBundle
+from .models.caption import Captioner, load_caption_model
+from .models.clip import load_clip
+from .modes import MODES, ModeSpec
+from .settings import Settings
 from .tables import CacheSettings
+from .version import __version__
 from .vocab import Vocabulary, build_vocabulary
 
 __all__ = [
@@ -27,13 +34,14 @@ __all__ = [
     "InputError",
     "Interrogator",
     "InterrogatorError",
+    "ModeSpec",
     "ModelNotFoundError",
     "OfflineError",
     "Result",
     "Settings",
     "Vocabulary",
+    "__version__",
     "build_vocabulary",
     "load_caption_model",
     "load_clip",
 ]
-__version__ = "0.1.0"

@@ -6,8 +6,6 @@ ComfyUI through ``comfy_host``) is told before a model is used and may load it.
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 
 
@@ -22,31 +20,3 @@ class Hooks:
 
     def check_cancel(self) -> None:
         """Raises the host's own exception when the user asked to stop."""
-
-
-class TqdmHooks(Hooks):
-    """Progress bars on stderr, one per stage, for the command line."""
-
-    def __init__(self, enabled: bool = True) -> None:
-        self.enabled = enabled
-        self._bars: dict[str, Any] = {}
-
-    def progress(self, stage: str, done: int, total: int) -> None:
-        if not self.enabled:
-            return
-        from tqdm import tqdm
-
-        bar = self._bars.get(stage)
-        if bar is None or bar.total != total or done < bar.n:
-            if bar is not None:
-                bar.close()
-            bar = self._bars[stage] = tqdm(total=total, desc=stage, leave=False)
-        bar.update(done - bar.n)
-        if done >= total:
-            bar.close()
-            del self._bars[stage]
-
-    def close(self) -> None:
-        for bar in self._bars.values():
-            bar.close()
-        self._bars.clear()

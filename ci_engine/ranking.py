@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import torch
 
 from .tables import LabelTable
-from .vocab import normalized
+from .vocab import distinct_indices
 
 
 class Rows:
@@ -25,10 +25,12 @@ class Rows:
         return self.starts[-1]
 
     def label(self, index: int) -> str:
+        """The label of row ``index`` (counted across all tables)."""
         table = bisect.bisect_right(self.starts, index) - 1
         return self.tables[table].labels[index - self.starts[table]]
 
     def rows(self, start: int, stop: int) -> torch.Tensor:
+        """Embeddings of rows ``start .. stop``; a view when they lie in one table."""
         parts = []
         for t, t_start, t_stop in zip(self.tables, self.starts, self.starts[1:]):
             lo, hi = max(start, t_start), min(stop, t_stop)
@@ -57,7 +59,9 @@ def _top(image_features: torch.Tensor, embeds: torch.Tensor, count: int, reverse
     return similarity.float().cpu().topk(count, dim=-1).indices[0].tolist()
 
 
-def rank_compat(rows: Rows, image_features, count: int, chunk_size: int, autocast, reverse=False) -> list[str]:
+def rank_compat(
+    rows: Rows, image_features: torch.Tensor, count: int, chunk_size: int, autocast, reverse: bool = False
+) -> list[str]:
     """Upstream 0.6.0's ``LabelTable.rank``, including its per-chunk quota and its final
     re-rank, which ignores ``reverse``."""
     if len(rows) <= chunk_size:
@@ -81,21 +85,19 @@ def similarities(rows: Rows, image_features: torch.Tensor, autocast) -> torch.Te
 
 
 def rank_exact(
-    rows: Rows, image_features, count: int, allowed: torch.Tensor, autocast, reverse=False
+    rows: Rows, image_features: torch.Tensor, count: int, allowed: torch.Tensor, autocast, reverse: bool = False
 ) -> list[tuple[str, float]]:
     """The true top ``count`` allowed labels with their scores; ties keep table order, and of
     labels that tokenize alike (across tables too) only the best placed is kept."""
     sims = similarities(rows, image_features, autocast)
     fill = float("inf") if reverse else float("-inf")
     order = torch.sort(sims.masked_fill(~allowed, fill), descending=not reverse, stable=True).indices
-    out: list[tuple[str, float]] = []
-    seen: set[str] = set()
-    for i in order[: int(allowed.sum())].tolist():
-        label = rows.label(i)
-        norm = normalized(label)
-        if norm not in seen:
-            seen.add(norm)
-            out.append((label, float(sims[i])))
-            if len(out) == count:
-                break
-    return out
+    order = order[: int(allowed.sum())].tolist()
+    # look at a few more than ``count`` at a time: most of a big table is never read
+    window = 2 * count
+    while True:
+        labels = [rows.label(i) for i in order[:window]]
+        kept = distinct_indices(labels)[:count]
+        if len(kept) == count or window >= len(order):
+            return [(labels[k], float(sims[order[k]])) for k in kept]
+        window *= 2

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from . import embed_cache
-from .clip_bundle import ClipBundle
+from . import cache as embed_cache
 from .hooks import Hooks
+from .models.bundle import ClipBundle
 from .vocab import Vocabulary, distinct_indices, is_excluded
 
 log = logging.getLogger(__name__)
@@ -21,6 +22,7 @@ class LabelTable(nn.Module):
     """Labels in upstream order and an (N, D) ``embeds`` buffer, rounded to fp16 as cached."""
 
     def __init__(self, name: str, labels: list[str], embeds: torch.Tensor) -> None:
+        """``embeds`` holds one row per label, in the labels' order."""
         super().__init__()
         self.name = name
         self.labels = labels
@@ -77,10 +79,12 @@ def _compute(bundle: ClipBundle, name: str, labels: list[str], hooks: Hooks) -> 
     return bundle.text.encode_texts(labels, progress=report).half()
 
 
-def ensure_tables(bundle: ClipBundle, vocab: Vocabulary, names, cache: CacheSettings, hooks: Hooks) -> None:
+def ensure_tables(
+    bundle: ClipBundle, vocab: Vocabulary, names: Iterable[str], cache: CacheSettings, hooks: Hooks
+) -> None:
     """Loads or computes the named tables into ``bundle.tables``, writing caches for new ones."""
     for name in names:
-        labels, key = vocab.tables[name], vocab.cache_keys[name]
+        labels, key = vocab.labels[name], vocab.cache_keys[name]
         current = bundle.tables[key] if key in bundle.tables else None
         if current is not None and current.labels == labels:
             continue

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,9 +12,9 @@ from .errors import InputError
 
 UPSTREAM_DIST = "clip-interrogator"
 UPSTREAM_LISTS = ("artists", "flavors", "mediums", "movements", "negative")
-# Tables ranked together in fast and best mode, in upstream's merge order.
+# Tables ranked together in fast and best mode, in upstream's merge order; each can be
+# switched off (``Settings.enabled_tables``). The "negative" table is always on.
 MERGED_TABLES = ("artists", "flavors", "mediums", "movements", "trendings")
-CLASSIC_TABLES = ("mediums", "artists", "trendings", "movements", "flavors")
 PROJECT_DATA = Path(__file__).resolve().parent.parent / "data"
 # Upstream's spelling of one site; compat keeps it so its labels (and caches) match.
 COMPAT_SPELLINGS = {"dribbble": "dribble"}
@@ -54,6 +55,7 @@ def trending_labels(sites: list[str]) -> list[str]:
 
 
 def artist_labels(names: list[str]) -> list[str]:
+    """ "by X" for every artist, then "inspired by X", in upstream's order."""
     return [f"by {a}" for a in names] + [f"inspired by {a}" for a in names]
 
 
@@ -62,7 +64,7 @@ def normalized(label: str) -> str:
     return " ".join(label.split()).lower()
 
 
-def distinct_indices(labels) -> list[int]:
+def distinct_indices(labels: Iterable[str]) -> list[int]:
     """Indices of the non-empty labels, keeping the first of any that tokenize alike."""
     seen: set[str] = set()
     out = []
@@ -74,7 +76,7 @@ def distinct_indices(labels) -> list[int]:
     return out
 
 
-def distinct_labels(labels) -> list[str]:
+def distinct_labels(labels: Iterable[str]) -> list[str]:
     """Non-empty labels, keeping the first of any that tokenize alike."""
     labels = list(labels)
     return [labels[i] for i in distinct_indices(labels)]
@@ -84,7 +86,7 @@ def distinct_labels(labels) -> list[str]:
 class Vocabulary:
     """Label lists by table name, in upstream order, with the cache key of each."""
 
-    tables: dict[str, list[str]]
+    labels: dict[str, list[str]]
     cache_keys: dict[str, str]
     custom: list[str] = field(default_factory=list)  # user tables, ranked with the merged ones
 
@@ -100,7 +102,7 @@ def build_vocabulary(
     sites = load_list(PROJECT_DATA / "trending_sites.txt")
     if compat:
         sites = [COMPAT_SPELLINGS.get(s, s) for s in sites]
-    tables = {
+    labels = {
         "artists": artist_labels(lists["artists"]),
         "flavors": lists["flavors"],
         "mediums": lists["mediums"],
@@ -108,10 +110,10 @@ def build_vocabulary(
         "trendings": trending_labels(sites),
         "negative": lists["negative"],
     }
-    keys = {name: name for name in tables}
+    keys = {name: name for name in labels}
     if not compat:  # our spelling gives other labels: keep its cache apart from upstream's
         keys["trendings"] = "trendings-ci"
-    vocab = Vocabulary(tables, keys)
+    vocab = Vocabulary(labels, keys)
     for path in extra_lists:
         add_custom_table(vocab, path)
     return vocab
@@ -124,7 +126,7 @@ def add_custom_table(vocab: Vocabulary, path: str | os.PathLike) -> None:
     if not labels:
         raise InputError(f"Label list '{path}' has no labels: put one label per line.")
     name = "custom-" + path.stem.replace(".", "_")
-    vocab.tables[name] = labels
+    vocab.labels[name] = labels
     vocab.cache_keys[name] = name
     vocab.custom.append(name)
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 from safetensors.numpy import load_file as load_numpy
 
-from ci_engine import embed_cache
+from ci_engine import cache as embed_cache
 from ci_engine.hooks import Hooks
 from ci_engine.tables import CacheSettings, ensure_tables
 from ci_engine.vocab import Vocabulary

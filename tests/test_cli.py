@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tiny_models import synthetic_images
+from ci_engine.testing import synthetic_images
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,7 +24,7 @@ def workdir(tmp_path_factory, model_dir):
 
 
 def run_cli(*args, home: Path, timeout: int = 300) -> subprocess.CompletedProcess:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(home / "hf"), "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(home / "hf")}
     return subprocess.run(
         [sys.executable, "-m", "ci_engine", *map(str, args)],
         capture_output=True,

@@ -9,7 +9,7 @@ import torch
 
 from ci_engine import load_caption_model, load_clip
 from ci_engine.errors import InputError, ModelNotFoundError, OfflineError
-from tiny_models import TINY_CLIP_CONFIG
+from ci_engine.testing import TINY_CLIP_CONFIG
 
 
 def test_checkpoint_with_sidecar_config(model_dir):
@@ -49,7 +49,7 @@ def test_pickled_objects_are_refused(tmp_path):
 
 
 def test_different_weights_get_different_cache_names(model_dir, tmp_path):
-    from tiny_models import save_clip
+    from ci_engine.testing import save_clip
 
     other = save_clip(tmp_path, seed=1)
     a = load_clip("", checkpoint=model_dir / "clip" / "TinyCLIP.safetensors", device="cpu")

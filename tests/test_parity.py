@@ -49,7 +49,7 @@ def ours_and_upstream(model_dir, captioner, cache_folder, data_path=None, **conf
         ours.prepare(mode)
     theirs = upstream(clip, captioner, cache.folder, data_path, **config)
     for name in ("artists", "flavors", "mediums", "movements", "trendings", "negative"):
-        assert getattr(theirs, name).labels == vocab.tables[name], name
+        assert getattr(theirs, name).labels == vocab.labels[name], name
     return ours, theirs
 
 

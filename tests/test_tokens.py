@@ -5,7 +5,7 @@ from __future__ import annotations
 import open_clip
 import pytest
 
-from ci_engine.tokens import Tokens, is_plain, truncate_to_fit
+from ci_engine.text.tokens import Tokens, is_plain, truncate_to_fit
 from ci_engine.vocab import build_vocabulary
 
 LONG = ", ".join(f"word{i} and more" for i in range(30))
@@ -19,7 +19,7 @@ def tokens():
 @pytest.fixture(scope="module")
 def all_labels():
     vocab = build_vocabulary(compat=True)
-    return sorted({label for labels in vocab.tables.values() for label in labels})
+    return sorted({label for labels in vocab.labels.values() for label in labels})
 
 
 def real_windows(tokenizer, texts):
@@ -89,9 +89,18 @@ def test_truncate_to_fit_compat_matches_upstream(tokens):
         assert truncate_to_fit(text, tokens, compat=True) == _truncate_to_fit(text, tokens.tokenizer)
 
 
+def edge_texts() -> list[str]:
+    """Prompts of short parts, shifted by a lead of 1..8 words, so a part boundary lands on
+    every position near the 77-token edge."""
+    return [" ".join(["a"] * lead) + ", " + ", ".join(["red cat"] * 40) for lead in range(1, 9)]
+
+
 def test_truncate_to_fit_default_counts_separator(tokens):
-    for n in range(20, 50, 3):
-        text = ", ".join(f"red cat {i}" for i in range(n))
+    differs_from_upstream = 0
+    for text in edge_texts():
         fitted = truncate_to_fit(text, tokens, compat=False)
-        assert not tokens.at_max_len(fitted)
-        assert text.startswith(fitted)
+        assert text.startswith(fitted + ", ") and not tokens.at_max_len(fitted)
+        next_part = text[len(fitted) + 2 :].split(", ")[0]
+        assert tokens.at_max_len(f"{fitted}, {next_part}")  # the most that fits
+        differs_from_upstream += fitted != truncate_to_fit(text, tokens, compat=True)
+    assert differs_from_upstream  # the edge was reached: upstream keeps one part too many there

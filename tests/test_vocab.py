@@ -26,8 +26,8 @@ def test_upstream_lists_come_from_the_installed_package():
 def test_tables_are_built_as_upstream_builds_them():
     vocab = build_vocabulary(compat=True)
     raw = load_list(upstream_data_dir() / "artists.txt")
-    assert vocab.tables["artists"] == [f"by {a}" for a in raw] + [f"inspired by {a}" for a in raw]
-    trendings = vocab.tables["trendings"]
+    assert vocab.labels["artists"] == [f"by {a}" for a in raw] + [f"inspired by {a}" for a in raw]
+    trendings = vocab.labels["trendings"]
     assert len(trendings) == 72 and trendings[:2] == ["Artstation", "behance"]
     assert "trending on dribble" in trendings and "featured on zbrush central" in trendings
     assert trendings[-1] == "zbrush central contest winner"
@@ -35,7 +35,7 @@ def test_tables_are_built_as_upstream_builds_them():
 
 def test_default_spells_dribbble_and_keeps_its_cache_apart():
     vocab = build_vocabulary(compat=False)
-    assert "trending on dribbble" in vocab.tables["trendings"]
+    assert "trending on dribbble" in vocab.labels["trendings"]
     assert vocab.cache_keys["trendings"] != "trendings"
     assert vocab.cache_keys["flavors"] == "flavors"  # shared with upstream's caches
 
@@ -44,7 +44,7 @@ def test_custom_list_becomes_a_table(tmp_path):
     path = tmp_path / "my styles.v2.txt"
     path.write_text("glitch art\n\nvaporwave\n", encoding="utf-8")
     vocab = build_vocabulary(extra_lists=(path,))
-    assert vocab.tables["custom-my styles_v2"] == ["glitch art", "vaporwave"]
+    assert vocab.labels["custom-my styles_v2"] == ["glitch art", "vaporwave"]
     assert vocab.custom == ["custom-my styles_v2"]
 
 

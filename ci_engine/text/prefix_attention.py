@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import torch
 
-from .text_tower import TextTower, qkv
+from .tower import TextTower, qkv
 
 
 class PrefixState:

@@ -12,16 +12,17 @@ import torch
 from PIL import Image
 from torch import nn
 
-from .devices import autocast_for
-from .text_encoder import TextEncoder
-from .text_tower import normalize
-from .tokens import Tokens
+from ..devices import autocast_for
+from ..text.encoder import TextEncoder
+from ..text.tokens import Tokens
+from ..text.tower import normalize
 
 
 class ClipBundle(nn.Module):
     """open_clip model + preprocessing + tokenization + label tables."""
 
     def __init__(self, model: nn.Module, preprocess, tokenizer, name: str) -> None:
+        """``name`` is the cache name of the weights (``ARCH/PRETRAINED`` or ``ARCH/stem-fingerprint``)."""
         super().__init__()
         self.model = model
         self.tables = nn.ModuleDict()
@@ -33,10 +34,12 @@ class ClipBundle(nn.Module):
 
     @property
     def device(self) -> torch.device:
+        """Where the CLIP weights are now."""
         return next(self.model.parameters()).device
 
     @property
     def dtype(self) -> torch.dtype:
+        """The CLIP weights' dtype."""
         return next(self.model.parameters()).dtype
 
     @property
@@ -47,7 +50,19 @@ class ClipBundle(nn.Module):
         return self._embed_dim
 
     def autocast(self):
+        """The autocast context upstream runs CLIP under on this device and dtype."""
         return autocast_for(self.device, self.dtype)
+
+    def table(self, name: str, vocab) -> nn.Module:
+        """The prepared label table ``name`` of ``vocab`` (a ``Vocabulary``).
+
+        Tables are stored under their cache key: one vocabulary may spell a table's labels
+        differently from another (compat's trending sites), and both may be loaded at once.
+        """
+        key = vocab.cache_keys[name]
+        if key not in self.tables:
+            raise KeyError(f"Label table '{name}' is not prepared for {self.name}: prepare the mode first.")
+        return self.tables[key]
 
     @torch.no_grad()
     def image_features(self, images: Sequence[Image.Image]) -> torch.Tensor:

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import torch
 
+from ..devices import resolve_device, resolve_dtype
+from ..errors import InputError, ModelNotFoundError
 from . import hub
-from .clip_bundle import ClipBundle
-from .devices import resolve_device, resolve_dtype
-from .errors import InputError, ModelNotFoundError
+from .bundle import ClipBundle
 
 log = logging.getLogger(__name__)
 
@@ -215,8 +215,18 @@ def load_clip(
 ) -> ClipBundle:
     """Loads CLIP as ``ARCH/PRETRAINED``, or ``ARCH`` (may be empty) with a local checkpoint file.
 
-    A checkpoint's architecture comes from ``name``, from ``config``, or from a sidecar
-    ``name.json`` beside it. Local checkpoints get a cache name with a fingerprint of the file.
+    Args:
+        name: ``ARCH/PRETRAINED`` (an open_clip tag), or ``ARCH`` or "" with ``checkpoint``.
+        checkpoint: a local weights file; its architecture comes from ``name``, from
+            ``config``, or from a sidecar ``name.json`` beside it.
+        config: an open_clip model config JSON for a custom architecture.
+        device: where the weights go ("auto" or None: CUDA, then MPS, then CPU).
+        precision: "auto" (fp16 on CUDA, else fp32), "fp16", "bf16" or "fp32".
+        cache_dir: the hub cache folder for downloads (None: the hub's default).
+        allow_download: whether missing weights may be downloaded.
+
+    Local checkpoints get a cache name with a fingerprint of the file, so two files never
+    share label embeddings.
     """
     import open_clip
 

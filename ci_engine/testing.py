@@ -1,4 +1,7 @@
-"""Tiny random-weight models saved to disk, for tests and benchmarks (never the network)."""
+"""Tiny random-weight models saved to disk, for tests, benchmarks and offline demos.
+
+Like ``numpy.testing``: nothing in the engine imports this module; it never touches the network.
+"""
 
 from __future__ import annotations
 

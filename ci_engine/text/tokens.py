@@ -28,19 +28,29 @@ def is_plain(text: str) -> bool:
     return text.isascii() and text.isprintable() and "&" not in text and "<" not in text
 
 
+def is_simple_clip_tokenizer(tokenizer) -> bool:
+    """open_clip's CLIP BPE with its default cleaning: the only tokenizer our rules cover.
+
+    ``_clean_lower`` is private to open_clip: if a release moves it, use the plain path.
+    """
+    try:
+        from open_clip.tokenizer import SimpleTokenizer, _clean_lower
+    except ImportError:
+        return False
+    return (
+        isinstance(tokenizer, SimpleTokenizer)
+        and getattr(tokenizer, "reduction_fn", None) is None
+        and getattr(tokenizer, "clean_fn", None) is _clean_lower
+    )
+
+
 class Tokens:
     """Tokenizes texts for one CLIP model and applies its context window."""
 
     def __init__(self, tokenizer) -> None:
-        from open_clip.tokenizer import SimpleTokenizer, _clean_lower
-
         self.tokenizer = tokenizer
         self.context_length: int = tokenizer.context_length
-        self.simple = (
-            isinstance(tokenizer, SimpleTokenizer)
-            and tokenizer.reduction_fn is None
-            and tokenizer.clean_fn is _clean_lower
-        )
+        self.simple = is_simple_clip_tokenizer(tokenizer)
         self._memo: dict[str, TokenIds] = {}
         self._words: dict[str, TokenIds] = {}
         self._in_context: dict[str, TokenIds | None] = {}

@@ -1,4 +1,11 @@
-"""Text features for labels and prompts, through the exact fast paths where eligible."""
+"""Text features for labels and prompts, through the exact fast paths where eligible.
+
+Three paths, fastest first: prefix reuse (a chain step's shared "prompt," runs once),
+truncation (each text runs only up to its own end-of-text token), and the plain path
+(open_clip's own ``encode_text`` on full 77-token windows, exactly as upstream runs it).
+The fast paths reach into open_clip's text tower, so the first time a tower is used they
+are compared with the plain path on a few texts; any disagreement turns them off.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +16,18 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
+from ..devices import autocast_for
 from . import prefix_attention
-from .devices import autocast_for
-from .text_tower import TextTower, normalize, prefix_ineligible_reason, truncation_ineligible_reason
 from .tokens import TokenIds, Tokens
+from .tower import TextTower, normalize, prefix_ineligible_reason, truncation_ineligible_reason
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
+SELF_CHECK_LABELS = ("oil painting", "by greg rutkowski", "trending on artstation", "a cat on a mat, at night")
+SELF_CHECK_PREFIX = "a red house by a river"
+# Max difference of normalised features allowed between the fast and the plain path.
+SELF_CHECK_TOLERANCE = {torch.float32: 1e-4, torch.float16: 1e-2, torch.bfloat16: 3e-2}
 
 
 def _pad(rows: Sequence[TokenIds], device: torch.device) -> torch.Tensor:
@@ -27,12 +38,18 @@ def _pad(rows: Sequence[TokenIds], device: torch.device) -> torch.Tensor:
     return torch.from_numpy(out).to(device)
 
 
-def _length_batches(rows: Sequence[TokenIds], batch_size: int, slack: float = 1.25):
-    """Slices of length-sorted rows: at most ``batch_size`` rows, none padded beyond
-    ``slack`` times its batch's shortest row, so little work goes to padding."""
+def length_batches(rows: Sequence[TokenIds], batch_size: int, slack: float = 1.25, min_rows: int = 256):
+    """Slices of length-sorted rows: at most ``batch_size`` rows each.
+
+    A batch is cut where a row is longer than ``slack`` times the batch's shortest, so
+    little work goes to padding, but never before it has ``min_rows`` rows: every batch
+    costs a fixed number of operations, and on a busy CPU those cost more than padding.
+    """
     start = 0
     for end in range(1, len(rows) + 1):
-        if end == len(rows) or end - start == batch_size or len(rows[end]) > slack * len(rows[start]):
+        full = end - start == batch_size
+        long_enough = end - start >= min_rows
+        if end == len(rows) or full or (long_enough and len(rows[end]) > slack * len(rows[start])):
             yield slice(start, end)
             start = end
 
@@ -48,7 +65,11 @@ def _unique(rows: Sequence[TokenIds]) -> tuple[list[TokenIds], list[int]]:
 
 
 class TextEncoder:
-    """Encodes texts with one CLIP text tower; features are normalised as upstream does."""
+    """Encodes texts with one CLIP text tower; features are normalised as upstream does.
+
+    ``truncate`` and ``prefix`` say which fast paths are on; setting both to False gives
+    the plain path everywhere.
+    """
 
     def __init__(self, model: torch.nn.Module, tokens: Tokens, batch_size: int = 1024) -> None:
         self.model = model
@@ -61,6 +82,7 @@ class TextEncoder:
         self.prefix = prefix_reason is None
         if prefix_reason:
             log.info("Text fast paths off for this CLIP model: %s; using the plain path.", prefix_reason)
+        self._checked = False
 
     def _context(self):
         param = next(self.model.parameters())
@@ -73,14 +95,14 @@ class TextEncoder:
         with autocast:
             return normalize(self.model.encode_text(self.tokens.tensor(texts).to(device)))
 
+    def _encode_plain(self, texts: Sequence[str]) -> torch.Tensor:
+        step = self.batch_size
+        return torch.cat([self.encode_exact(texts[i : i + step]) for i in range(0, len(texts), step)])
+
     def _forward(self, rows: torch.Tensor) -> torch.Tensor:
         if self.prefix:  # our blocks: the last layer computes only each row's EOT position
             layers = len(self.tower.module.transformer.resblocks)
             return prefix_attention.encode_suffixes(self.tower, prefix_attention.PrefixState.empty(layers), rows)
-        if not self.truncate:  # pad to the full window: the model's own path
-            full = torch.zeros(rows.shape[0], self.tokens.context_length, dtype=rows.dtype, device=rows.device)
-            full[:, : rows.shape[1]] = rows
-            return self.model.encode_text(full)
         x = self.tower.embed(rows)
         length = rows.shape[1]
         x = self.tower.module.transformer(x, attn_mask=self.tower.module.attn_mask[:length, :length])
@@ -94,27 +116,25 @@ class TextEncoder:
         distinct, index = _unique(rows)
         chunks = []
         with autocast:
-            for batch in _length_batches(distinct, self.batch_size):
+            for batch in length_batches(distinct, self.batch_size):
                 chunks.append(normalize(forward(_pad(distinct[batch], device))))
                 if progress:
                     progress(batch.stop, len(distinct))
         return torch.cat(chunks)[torch.tensor(index, device=device)]
 
-    def encode_windows(self, windows: Sequence[TokenIds], progress: Progress | None = None) -> torch.Tensor:
-        """Features of whole token windows (SOT .. EOT)."""
-        return self._encode_rows(windows, self._forward, progress)
-
     def encode_texts(self, texts: Sequence[str], progress: Progress | None = None, memo: bool = True) -> torch.Tensor:
         """Features of texts; ``memo`` remembers their tokens (for labels, which recur)."""
-        if not self.tokens.simple:
-            step = self.batch_size
-            return torch.cat([self.encode_exact(texts[i : i + step]) for i in range(0, len(texts), step)])
-        return self.encode_windows([self.tokens.window(self.tokens.encode(t, memo=memo)) for t in texts], progress)
+        self._check_once()
+        if not self.truncate:
+            return self._encode_plain(texts)
+        windows = [self.tokens.window(self.tokens.encode(t, memo=memo)) for t in texts]
+        return self._encode_rows(windows, self._forward, progress)
 
     def encode_candidates(self, prefix: str, labels: Sequence[str]) -> torch.Tensor:
         """Features of every "prefix, label", sharing the prefix's computation where possible."""
-        if not self.tokens.simple:
-            return self.encode_texts([f"{prefix}, {label}" for label in labels])
+        self._check_once()
+        if not self.truncate:
+            return self._encode_plain([f"{prefix}, {label}" for label in labels])
         head, rows = self.tokens.candidate_rows(prefix, labels)
         if self.prefix and all(row is not None for row in rows):
             return self._encode_after(head, rows)
@@ -123,7 +143,7 @@ class TextEncoder:
             self.tokens.window(self.tokens.encode(f"{prefix}, {label}")) if row is None else head + row
             for label, row in zip(labels, rows)
         ]
-        return self.encode_windows(windows)
+        return self._encode_rows(windows, self._forward)
 
     def _encode_after(self, head: TokenIds, rows: Sequence[TokenIds]) -> torch.Tensor:
         """Features of ``head + row`` for every row, running the shared head once."""
@@ -131,3 +151,31 @@ class TextEncoder:
         with autocast:
             state = prefix_attention.encode_prefix(self.tower, head, device)
         return self._encode_rows(rows, lambda batch: prefix_attention.encode_suffixes(self.tower, state, batch))
+
+    def _check_once(self) -> None:
+        """On first use, turns the fast paths off if they disagree with the plain path."""
+        if self._checked or not self.truncate:
+            return
+        self._checked = True
+        try:
+            problem = self._fast_path_error()
+        except Exception as exc:  # a changed private open_clip/torch API fails in many ways
+            problem = f"{type(exc).__name__}: {exc}"
+        if problem:
+            log.warning("Fast text paths disagree with open_clip (%s); using the plain path for this model.", problem)
+            self.truncate = self.prefix = False
+
+    def _fast_path_error(self) -> str | None:
+        """How far the fast paths are from the plain path on a few texts, if beyond tolerance."""
+        labels = list(SELF_CHECK_LABELS)
+        joined = [f"{SELF_CHECK_PREFIX}, {label}" for label in labels]
+        windows = [self.tokens.window(self.tokens.encode(t)) for t in labels]
+        fast = [self._encode_rows(windows, self._forward)]
+        plain = [self.encode_exact(labels)]
+        head, rows = self.tokens.candidate_rows(SELF_CHECK_PREFIX, labels)
+        if self.prefix:
+            fast.append(self._encode_after(head, rows))
+            plain.append(self.encode_exact(joined))
+        tolerance = SELF_CHECK_TOLERANCE.get(plain[0].dtype, 1e-2)
+        worst = max((a.float() - b.float()).abs().max().item() for a, b in zip(fast, plain))
+        return None if worst <= tolerance else f"features differ by {worst:.2e}, tolerance {tolerance:.0e}"

@@ -73,7 +73,8 @@ def prefix_ineligible_reason(tower: TextTower) -> str | None:
         if type(block) is not ResidualAttentionBlock or hasattr(block, "ln_1_kv"):
             return f"its text blocks are {type(block).__name__}, not plain residual attention blocks"
         attn = block.attn
-        if not (isinstance(attn, nn.MultiheadAttention) and attn._qkv_same_embed_dim and attn.batch_first):
+        packed = getattr(attn, "_qkv_same_embed_dim", False)  # private to torch: absent means unsupported
+        if not (isinstance(attn, nn.MultiheadAttention) and packed and attn.batch_first):
             return "its attention layers are not standard batch-first multi-head attention"
         if attn.bias_k is not None or attn.add_zero_attn:
             return "its attention layers add extra key/value slots"

@@ -15,21 +15,24 @@ from pathlib import Path
 
 import torch
 
-from . import hub
-from .registry import CACHE_REPO, PUBLISHED_CACHE_MODELS, sanitized_model_name
+from .models import hub
+from .models.registry import CACHE_REPO, PUBLISHED_CACHE_MODELS, sanitized_model_name
 
 log = logging.getLogger(__name__)
 
 
 def labels_hash(labels: list[str]) -> str:
+    """Upstream's hash of a label list: sha256 of the comma-joined labels, in hex."""
     return hashlib.sha256(",".join(labels).encode()).hexdigest()
 
 
 def hash_tensor(digest: str) -> torch.Tensor:
+    """A hex digest as upstream stores it: int8 character codes."""
     return torch.tensor([ord(c) for c in digest], dtype=torch.int8)
 
 
 def cache_file_name(model_name: str, key: str) -> str:
+    """Upstream's file name for table ``key`` of model ``model_name``."""
     return f"{sanitized_model_name(model_name)}_{key}.safetensors"
 
 

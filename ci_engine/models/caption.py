@@ -13,9 +13,9 @@ import torch
 from PIL import Image
 from torch import nn
 
+from ..devices import resolve_device, resolve_dtype
+from ..errors import InputError, ModelNotFoundError
 from . import hub
-from .devices import resolve_device, resolve_dtype
-from .errors import InputError, ModelNotFoundError
 from .registry import CAPTION_MODELS
 
 log = logging.getLogger(__name__)
@@ -27,6 +27,7 @@ class Captioner(nn.Module):
     """A caption model and its processor; generation as upstream 0.6.0 (greedy by default)."""
 
     def __init__(self, model: nn.Module, processor, family: str, name: str) -> None:
+        """``family`` is "blip", "blip2" or "git"; ``name`` is what the user asked for."""
         super().__init__()
         self.model = model
         self.processor = processor
@@ -35,6 +36,7 @@ class Captioner(nn.Module):
 
     @property
     def device(self) -> torch.device:
+        """Where the caption model's weights are now."""
         return next(self.model.parameters()).device
 
     @torch.no_grad()
@@ -100,35 +102,56 @@ def resolve_caption_source(name: str) -> tuple[str, str, bool]:
     )
 
 
+def caption_precision(family: str, precision: str, auto: str = "auto") -> str:
+    """The precision a caption model runs in: upstream always runs GIT in fp32; otherwise
+    ``auto`` means ``auto`` (the host's choice, or the device's default)."""
+    if precision != "auto":
+        return precision
+    return "fp32" if family == "git" else auto
+
+
 def load_caption_model(
     name: str,
     *,
     device: str | torch.device | None = None,
     precision: str = "auto",
+    auto_precision: str = "auto",
     cache_dir: str | os.PathLike | None = None,
     allow_download: bool = True,
 ) -> Captioner:
-    """Loads a caption model by short name (from the hub cache, downloading if allowed) or folder."""
+    """Loads a caption model by short name (from the hub cache, downloading if allowed) or folder.
+
+    Args:
+        name: a short name from ``CAPTION_MODELS`` or a local Hugging Face model folder.
+        device: where the weights go ("auto" or None: CUDA, then MPS, then CPU).
+        precision: "auto", "fp16", "bf16" or "fp32".
+        auto_precision: what "auto" means for families without a fixed rule (a host's choice).
+        cache_dir: the hub cache folder for downloads (None: the hub's default).
+        allow_download: whether a missing model may be downloaded.
+    """
     from transformers import AutoProcessor
 
     source, family, local = resolve_caption_source(name)
     dev = resolve_device(device)
-    # upstream always runs GIT in fp32
-    dtype = torch.float32 if family == "git" and precision == "auto" else resolve_dtype(precision, dev)
+    dtype = resolve_dtype(caption_precision(family, precision, auto_precision), dev)
     offline = local or not hub.downloads_allowed(allow_download)
     common = {"cache_dir": cache_dir, "local_files_only": offline}
     try:
         model = _model_class(family).from_pretrained(source, **common, **_dtype_kwarg(dtype))
         processor = AutoProcessor.from_pretrained(source, **common)
     except OSError as exc:
-        if local:
-            raise ModelNotFoundError(f"Caption model folder '{source}' is incomplete: {exc}") from exc
-        if offline:
-            raise hub.offline_error(
-                name,
-                [f"{hub.hub_cache_dir(cache_dir)} (hub repo {source})"],
-                f"Run once with downloads allowed, or download {source} into a folder and pass that folder.",
-            ) from exc
-        raise ModelNotFoundError(f"Could not download caption model '{name}' ({source}): {exc}") from exc
+        raise _load_error(name, source, local, offline, cache_dir, exc) from exc
     log.info("Loaded caption model %s on %s (%s)", name, dev, dtype)
     return Captioner(model.eval().to(dev), processor, family, name)
+
+
+def _load_error(name: str, source: str, local: bool, offline: bool, cache_dir, exc: OSError) -> Exception:
+    if local:
+        return ModelNotFoundError(f"Caption model folder '{source}' is incomplete: {exc}")
+    if offline:
+        return hub.offline_error(
+            name,
+            [f"{hub.hub_cache_dir(cache_dir)} (hub repo {source})"],
+            f"Run once with downloads allowed, or download {source} into a folder and pass that folder.",
+        )
+    return ModelNotFoundError(f"Could not download caption model '{name}' ({source}): {exc}")

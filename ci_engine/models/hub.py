@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .errors import OfflineError
+from ..errors import OfflineError
 
 _TRUTHY = {"1", "true", "yes", "on"}
 
