@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import torch
 from comfy_api.latest import ComfyExtension, io, ui
 from typing_extensions import override
 
@@ -12,6 +13,7 @@ from .ci_engine.devices import PRECISIONS
 from .ci_engine.modes import PROMPT_MODE_NAMES
 from .ci_engine.settings import Settings
 from .ci_engine.vocab import MERGED_TABLES, parse_exclusions
+from .comfy_host import ManagedModel
 
 CATEGORY = "CLIP Interrogator"
 CIClip = io.Custom("CI_CLIP")
@@ -39,8 +41,11 @@ def _precision_input() -> io.Combo.Input:
 
 
 class LoadCLIP(io.ComfyNode):
+    """Loads a CLIP model (a known name or a local checkpoint) under ComfyUI's model management."""
+
     @classmethod
     def define_schema(cls) -> io.Schema:
+        """Inputs, outputs and tooltips."""
         import open_clip
 
         return io.Schema(
@@ -70,12 +75,16 @@ class LoadCLIP(io.ComfyNode):
 
     @classmethod
     def execute(cls, clip_name: str, architecture: str, precision: str) -> io.NodeOutput:
+        """Loads the model; errors name the bad value."""
         return io.NodeOutput(comfy_host.load_managed_clip(clip_name, architecture, precision))
 
 
 class LoadCaptionModel(io.ComfyNode):
+    """Loads a caption model (a known name or a local folder) under ComfyUI's model management."""
+
     @classmethod
     def define_schema(cls) -> io.Schema:
+        """Inputs, outputs and tooltips."""
         return io.Schema(
             node_id="CI_LoadCaptionModel",
             display_name="Load Caption Model (Interrogator)",
@@ -98,6 +107,7 @@ class LoadCaptionModel(io.ComfyNode):
 
     @classmethod
     def execute(cls, model_name: str, precision: str) -> io.NodeOutput:
+        """Loads the model; errors name the bad value."""
         return io.NodeOutput(comfy_host.load_managed_captioner(model_name, precision))
 
 
@@ -109,8 +119,11 @@ def _table_inputs() -> list[io.Boolean.Input]:
 
 
 class Interrogate(io.ComfyNode):
+    """Image to prompt, one per image of the batch, in any prompt mode."""
+
     @classmethod
     def define_schema(cls) -> io.Schema:
+        """Inputs, outputs and tooltips."""
         return io.Schema(
             node_id="CI_Interrogate",
             display_name="Interrogate Image",
@@ -179,8 +192,18 @@ class Interrogate(io.ComfyNode):
 
     @classmethod
     def execute(
-        cls, image, clip, mode, max_flavors, compat, caption_model=None, caption="", exclude="", **toggles
+        cls,
+        image: torch.Tensor,
+        clip: ManagedModel,
+        mode: str,
+        max_flavors: int,
+        compat: bool,
+        caption_model: ManagedModel | None = None,
+        caption: str = "",
+        exclude: str = "",
+        **toggles: bool,
     ) -> io.NodeOutput:
+        """Prompts and captions, one per image; the prompts are also shown on the node."""
         enabled = frozenset(table for name, table in TABLE_TOGGLES.items() if toggles.get(name, True))
         tables = frozenset(MERGED_TABLES) if compat else enabled
         exclusions = frozenset() if compat else parse_exclusions(exclude or "")
@@ -191,8 +214,11 @@ class Interrogate(io.ComfyNode):
 
 
 class NegativePrompt(io.ComfyNode):
+    """The labels least like each image, chained into a negative prompt."""
+
     @classmethod
     def define_schema(cls) -> io.Schema:
+        """Inputs, outputs and tooltips."""
         return io.Schema(
             node_id="CI_NegativePrompt",
             display_name="Negative Prompt from Image",
@@ -213,7 +239,8 @@ class NegativePrompt(io.ComfyNode):
         )
 
     @classmethod
-    def execute(cls, image, clip, max_flavors, compat) -> io.NodeOutput:
+    def execute(cls, image: torch.Tensor, clip: ManagedModel, max_flavors: int, compat: bool) -> io.NodeOutput:
+        """One negative prompt per image, also shown on the node."""
         settings = Settings(compat=compat, max_flavors=max_flavors)
         results = comfy_host.interrogate(clip, None, settings, "negative", image)
         prompts = [r.prompt for r in results]
@@ -221,8 +248,11 @@ class NegativePrompt(io.ComfyNode):
 
 
 class Analyze(io.ComfyNode):
+    """The best labels of every table with their scores, as JSON and a table on the node."""
+
     @classmethod
     def define_schema(cls) -> io.Schema:
+        """Inputs, outputs and tooltips."""
         return io.Schema(
             node_id="CI_Analyze",
             display_name="Analyze Image (Interrogator)",
@@ -245,17 +275,22 @@ class Analyze(io.ComfyNode):
         )
 
     @classmethod
-    def execute(cls, image, clip, top_k) -> io.NodeOutput:
+    def execute(cls, image: torch.Tensor, clip: ManagedModel, top_k: int) -> io.NodeOutput:
+        """One JSON analysis per image, also drawn as a table on the node."""
         results = comfy_host.interrogate(clip, None, Settings(max_flavors=top_k), "analyze", image)
         analyses = [json.dumps(r.analysis, ensure_ascii=False) for r in results]
         return io.NodeOutput(analyses, ui={"ci_analysis": analyses})
 
 
 class InterrogatorExtension(ComfyExtension):
+    """The pack's V3 extension: its node list."""
+
     @override
     async def get_node_list(self) -> list[type[io.ComfyNode]]:
+        """The five nodes."""
         return [LoadCLIP, LoadCaptionModel, Interrogate, NegativePrompt, Analyze]
 
 
 async def comfy_entrypoint() -> InterrogatorExtension:
+    """ComfyUI's V3 entry point."""
     return InterrogatorExtension()

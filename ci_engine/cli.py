@@ -18,7 +18,8 @@ from .errors import InputError, InterrogatorError
 from .hooks import Hooks
 from .images import expand_inputs, load_image
 from .interrogator import Interrogator, Result
-from .models.caption import load_caption_model
+from .models.bundle import ClipBundle
+from .models.caption import Captioner, load_caption_model
 from .models.clip import load_clip
 from .models.registry import CAPTION_MODELS, DEFAULT_CAPTION, DEFAULT_CLIP, list_clip_models
 from .modes import MODES, mode_spec
@@ -121,7 +122,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
     )
 
 
-def load_models(args: argparse.Namespace):
+def load_models(args: argparse.Namespace) -> tuple[ClipBundle, Captioner | None]:
     """The CLIP bundle, and the caption model when the mode needs one and no caption is given."""
     common = {"device": args.device, "precision": args.precision, "cache_dir": args.model_cache}
     common["allow_download"] = not args.offline

@@ -34,7 +34,7 @@ def resolve_dtype(precision: str, device: torch.device) -> torch.dtype:
     return PRECISIONS[precision]
 
 
-def autocast_for(device: torch.device, dtype: torch.dtype):
+def autocast_for(device: torch.device, dtype: torch.dtype) -> torch.autocast:
     """Upstream runs CLIP under CUDA autocast; do the same so reductions round alike."""
     enabled = device.type == "cuda" and dtype in (torch.float16, torch.bfloat16)
     return torch.autocast(device_type=device.type, dtype=dtype, enabled=enabled)

@@ -6,7 +6,7 @@ the nodes all read it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,7 +37,7 @@ class ModeContext:
         """Whether table ``name`` takes part: switched on, a user list, or "negative"."""
         return name in self.settings.enabled_tables or name in self.vocab.custom or name not in MERGED_TABLES
 
-    def rank(self, names, features: torch.Tensor, count: int, reverse: bool = False) -> list[str]:
+    def rank(self, names: Iterable[str], features: torch.Tensor, count: int, reverse: bool = False) -> list[str]:
         """Top labels of the named tables ranked together; compat uses upstream's chunk quotas."""
         rows = Rows([self.bundle.table(n, self.vocab) for n in names if self.enabled(n)])
         if len(rows) == 0 or count == 0:

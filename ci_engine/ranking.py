@@ -5,11 +5,14 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 
 import torch
 
 from .tables import LabelTable
 from .vocab import distinct_indices
+
+Autocast = AbstractContextManager  # the model's autocast context (``ClipBundle.autocast()``)
 
 
 class Rows:
@@ -49,7 +52,9 @@ class Rows:
         return out
 
 
-def _top(image_features: torch.Tensor, embeds: torch.Tensor, count: int, reverse: bool, autocast) -> list[int]:
+def _top(
+    image_features: torch.Tensor, embeds: torch.Tensor, count: int, reverse: bool, autocast: Autocast
+) -> list[int]:
     """Upstream's ``LabelTable._rank``: one product, then ``topk`` on the CPU."""
     count = min(count, embeds.shape[0])
     with autocast:
@@ -60,7 +65,7 @@ def _top(image_features: torch.Tensor, embeds: torch.Tensor, count: int, reverse
 
 
 def rank_compat(
-    rows: Rows, image_features: torch.Tensor, count: int, chunk_size: int, autocast, reverse: bool = False
+    rows: Rows, image_features: torch.Tensor, count: int, chunk_size: int, autocast: Autocast, reverse: bool = False
 ) -> list[str]:
     """Upstream 0.6.0's ``LabelTable.rank``, including its per-chunk quota and its final
     re-rank, which ignores ``reverse``."""
@@ -77,7 +82,7 @@ def rank_compat(
     return [rows.label(kept[i]) for i in final]
 
 
-def similarities(rows: Rows, image_features: torch.Tensor, autocast) -> torch.Tensor:
+def similarities(rows: Rows, image_features: torch.Tensor, autocast: Autocast) -> torch.Tensor:
     """Similarity of every row to one image (1, D), as float32 on the CPU."""
     with autocast:
         sims = [image_features @ t.embeds.T for t in rows.tables]
@@ -85,7 +90,12 @@ def similarities(rows: Rows, image_features: torch.Tensor, autocast) -> torch.Te
 
 
 def rank_exact(
-    rows: Rows, image_features: torch.Tensor, count: int, allowed: torch.Tensor, autocast, reverse: bool = False
+    rows: Rows,
+    image_features: torch.Tensor,
+    count: int,
+    allowed: torch.Tensor,
+    autocast: Autocast,
+    reverse: bool = False,
 ) -> list[tuple[str, float]]:
     """The true top ``count`` allowed labels with their scores; ties keep table order, and of
     labels that tokenize alike (across tables too) only the best placed is kept."""

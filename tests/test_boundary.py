@@ -157,3 +157,32 @@ def test_tests_and_bench_do_not_edit_the_import_path(folder):
 def test_bench_does_not_import_tests():
     names = {n.split(".")[0] for path in (ROOT / "bench").glob("*.py") for n in imports_of(path)}
     assert not names & {"tests", "conftest", "tiny_models"}
+
+
+def api_problems(path: Path) -> list[str]:
+    """Public classes and functions without a docstring, or with an untyped parameter or return."""
+    problems = []
+
+    def visit(node: ast.AST, owner: str) -> None:
+        for child in getattr(node, "body", []):
+            name = getattr(child, "name", "_")
+            where = f"{path.relative_to(ROOT)}:{getattr(child, 'lineno', 0)} {owner}{name}"
+            if name.startswith("_") and name != "__init__":
+                continue
+            if isinstance(child, ast.ClassDef):
+                problems.extend([f"{where}: no docstring"] if not ast.get_docstring(child) else [])
+                visit(child, f"{name}.")
+            elif isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
+                params = [a for a in child.args.args + child.args.kwonlyargs if a.arg not in ("self", "cls")]
+                untyped = [a.arg for a in params if a.annotation is None]
+                if untyped or (child.returns is None and name != "__init__"):
+                    problems.append(f"{where}: untyped {untyped or 'return'}")
+                if not ast.get_docstring(child) and name != "__init__":
+                    problems.append(f"{where}: no docstring")
+
+    visit(ast.parse(path.read_text(encoding="utf-8")), "")
+    return problems
+
+
+def test_public_api_has_types_and_docstrings():
+    assert [problem for path in sources().values() for problem in api_problems(path)] == []

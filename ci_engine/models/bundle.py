@@ -6,7 +6,8 @@ Label embeddings are buffers of this module, so a host that moves the module
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 import torch
 from PIL import Image
@@ -18,10 +19,16 @@ from ..text.tokens import Tokens
 from ..text.tower import normalize
 
 
+class CacheKeyed(Protocol):
+    """What ``table`` needs of a ``Vocabulary``: the cache key of each table name."""
+
+    cache_keys: dict[str, str]
+
+
 class ClipBundle(nn.Module):
     """open_clip model + preprocessing + tokenization + label tables."""
 
-    def __init__(self, model: nn.Module, preprocess, tokenizer, name: str) -> None:
+    def __init__(self, model: nn.Module, preprocess: Callable, tokenizer: Callable, name: str) -> None:
         """``name`` is the cache name of the weights (``ARCH/PRETRAINED`` or ``ARCH/stem-fingerprint``)."""
         super().__init__()
         self.model = model
@@ -49,11 +56,11 @@ class ClipBundle(nn.Module):
             self._embed_dim = int(self.text.encode_exact([""]).shape[-1])
         return self._embed_dim
 
-    def autocast(self):
+    def autocast(self) -> torch.autocast:
         """The autocast context upstream runs CLIP under on this device and dtype."""
         return autocast_for(self.device, self.dtype)
 
-    def table(self, name: str, vocab) -> nn.Module:
+    def table(self, name: str, vocab: CacheKeyed) -> nn.Module:
         """The prepared label table ``name`` of ``vocab`` (a ``Vocabulary``).
 
         Tables are stored under their cache key: one vocabulary may spell a table's labels

@@ -6,7 +6,7 @@ import json
 import logging
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import torch
@@ -26,7 +26,7 @@ FAMILIES = {"blip": "blip", "blip-2": "blip2", "git": "git"}  # config model_typ
 class Captioner(nn.Module):
     """A caption model and its processor; generation as upstream 0.6.0 (greedy by default)."""
 
-    def __init__(self, model: nn.Module, processor, family: str, name: str) -> None:
+    def __init__(self, model: nn.Module, processor: Callable, family: str, name: str) -> None:
         """``family`` is "blip", "blip2" or "git"; ``name`` is what the user asked for."""
         super().__init__()
         self.model = model

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -38,7 +38,9 @@ def _pad(rows: Sequence[TokenIds], device: torch.device) -> torch.Tensor:
     return torch.from_numpy(out).to(device)
 
 
-def length_batches(rows: Sequence[TokenIds], batch_size: int, slack: float = 1.25, min_rows: int = 512):
+def length_batches(
+    rows: Sequence[TokenIds], batch_size: int, slack: float = 1.25, min_rows: int = 512
+) -> Iterator[slice]:
     """Slices of length-sorted rows: at most ``batch_size`` rows each.
 
     A batch is cut where a row is longer than ``slack`` times the batch's shortest, so

@@ -12,7 +12,7 @@ vocabulary.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 
@@ -28,7 +28,7 @@ def is_plain(text: str) -> bool:
     return text.isascii() and text.isprintable() and "&" not in text and "<" not in text
 
 
-def is_simple_clip_tokenizer(tokenizer) -> bool:
+def is_simple_clip_tokenizer(tokenizer: object) -> bool:
     """open_clip's CLIP BPE with its default cleaning: the only tokenizer our rules cover.
 
     ``_clean_lower`` is private to open_clip: if a release moves it, use the plain path.
@@ -47,7 +47,7 @@ def is_simple_clip_tokenizer(tokenizer) -> bool:
 class Tokens:
     """Tokenizes texts for one CLIP model and applies its context window."""
 
-    def __init__(self, tokenizer) -> None:
+    def __init__(self, tokenizer: Callable) -> None:
         self.tokenizer = tokenizer
         self.context_length: int = tokenizer.context_length
         self.simple = is_simple_clip_tokenizer(tokenizer)
@@ -58,10 +58,12 @@ class Tokens:
 
     @property
     def sot(self) -> int:
+        """The start-of-text token id."""
         return self.tokenizer.sot_token_id
 
     @property
     def eot(self) -> int:
+        """The end-of-text token id (the largest id: pooling finds it with argmax)."""
         return self.tokenizer.eot_token_id
 
     def encode(self, text: str, memo: bool = False) -> TokenIds:

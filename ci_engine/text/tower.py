@@ -26,12 +26,15 @@ class TextTower:
 
     @property
     def pool_type(self) -> str:
+        """How the tower pools: "argmax" is at the end-of-text token."""
         return getattr(self.module, "pool_type", None) or getattr(self.module, "text_pool_type", "argmax")
 
     def cast_dtype(self) -> torch.dtype:
+        """The dtype the transformer runs in."""
         return self.module.transformer.get_cast_dtype()
 
     def project(self, pooled: torch.Tensor) -> torch.Tensor:
+        """The text projection (a matrix, a Linear, or none)."""
         proj = self.module.text_projection
         if proj is None:
             return pooled
