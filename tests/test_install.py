@@ -46,3 +46,13 @@ def test_offline_failure_says_what_to_do(capsys, tmp_path):
     requirements.write_text("surely-not-installed-pkg>=1.0\n")
     assert install.main(requirements, run=lambda command: subprocess.CompletedProcess(command, 1)) == 1
     assert f"pip install -r {requirements}" in capsys.readouterr().err
+
+
+def test_version_is_written_once_in_pyproject():
+    import re
+
+    import ci_engine
+
+    written = re.search(r'^version = "([^"]+)"', (ROOT / "pyproject.toml").read_text(), re.MULTILINE).group(1)
+    assert ci_engine.__version__ == written
+    assert not re.search(r'__version__\s*=\s*"', (ROOT / "ci_engine" / "__init__.py").read_text())

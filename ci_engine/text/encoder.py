@@ -24,6 +24,7 @@ from .tower import TextTower, normalize, prefix_ineligible_reason, truncation_in
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
+MIN_BATCH_VALUES = 32768
 SELF_CHECK_LABELS = ("oil painting", "by greg rutkowski", "trending on artstation", "a cat on a mat, at night")
 SELF_CHECK_PREFIX = "a red house by a river"
 # Max difference of normalised features allowed between the fast and the plain path.
@@ -39,13 +40,12 @@ def _pad(rows: Sequence[TokenIds], device: torch.device) -> torch.Tensor:
 
 
 def length_batches(
-    rows: Sequence[TokenIds], batch_size: int, slack: float = 1.25, min_rows: int = 512
+    rows: Sequence[TokenIds], batch_size: int, slack: float = 1.25, min_rows: int = 1
 ) -> Iterator[slice]:
     """Slices of length-sorted rows: at most ``batch_size`` rows each.
 
     A batch is cut where a row is longer than ``slack`` times the batch's shortest, so
-    little work goes to padding, but never before it has ``min_rows`` rows: every batch
-    costs a fixed number of operations, and on a busy CPU those cost more than padding.
+    little work goes to padding, but never before it has ``min_rows`` rows.
     """
     start = 0
     for end in range(1, len(rows) + 1):
@@ -85,6 +85,11 @@ class TextEncoder:
         if prefix_reason:
             log.info("Text fast paths off for this CLIP model: %s; using the plain path.", prefix_reason)
         self._checked = False
+        # Every batch costs a fixed number of operations, each a wait for the thread pool:
+        # on a busy CPU many small batches of a narrow tower cost more than padding does,
+        # while a wide tower's work is in the padding. About 32k values per row batch.
+        width = getattr(getattr(self.tower.module, "transformer", None), "width", 512)
+        self.min_rows = max(1, MIN_BATCH_VALUES // width)
 
     def _context(self):
         param = next(self.model.parameters())
@@ -118,7 +123,7 @@ class TextEncoder:
         distinct, index = _unique(rows)
         chunks = []
         with autocast:
-            for batch in length_batches(distinct, self.batch_size):
+            for batch in length_batches(distinct, self.batch_size, min_rows=self.min_rows):
                 chunks.append(normalize(forward(_pad(distinct[batch], device))))
                 if progress:
                     progress(batch.stop, len(distinct))
