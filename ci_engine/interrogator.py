@@ -69,6 +69,8 @@ class Interrogator:
         """Loads or computes the label tables ``mode`` ranks (cached on disk)."""
         names = [n for n in mode_spec(mode).table_names(self.vocab) if self._context.enabled(n)]
         ensure_tables(self.clip, self.vocab, names, self.cache, self.hooks)
+        self.hooks.use(self.clip)
+        self.clip.text.verify()  # here rather than mid-chain: the check costs a few plain encodes
 
     def generate_captions(self, images: Sequence[Image.Image]) -> list[str]:
         """Caption texts from the caption model: batched by default, one image at a time in compat."""

@@ -131,7 +131,7 @@ class TextEncoder:
 
     def encode_texts(self, texts: Sequence[str], progress: Progress | None = None, memo: bool = True) -> torch.Tensor:
         """Features of texts; ``memo`` remembers their tokens (for labels, which recur)."""
-        self._check_once()
+        self.verify()
         if not self.truncate:
             return self._encode_plain(texts)
         windows = [self.tokens.window(self.tokens.encode(t, memo=memo)) for t in texts]
@@ -139,7 +139,7 @@ class TextEncoder:
 
     def encode_candidates(self, prefix: str, labels: Sequence[str]) -> torch.Tensor:
         """Features of every "prefix, label", sharing the prefix's computation where possible."""
-        self._check_once()
+        self.verify()
         if not self.truncate:
             return self._encode_plain([f"{prefix}, {label}" for label in labels])
         head, rows = self.tokens.candidate_rows(prefix, labels)
@@ -159,8 +159,8 @@ class TextEncoder:
             state = prefix_attention.encode_prefix(self.tower, head, device)
         return self._encode_rows(rows, lambda batch: prefix_attention.encode_suffixes(self.tower, state, batch))
 
-    def _check_once(self) -> None:
-        """On first use, turns the fast paths off if they disagree with the plain path."""
+    def verify(self) -> None:
+        """Once per encoder: turns the fast paths off if they disagree with the plain path."""
         if self._checked or not self.truncate:
             return
         self._checked = True
