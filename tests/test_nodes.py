@@ -114,6 +114,17 @@ def test_five_prefixed_nodes_with_tooltips_and_own_wire_types(comfy):
     assert interrogate.is_output_node and all(o.is_output_list for o in interrogate.outputs)
 
 
+def test_node_choices_come_from_the_mode_table(comfy):
+    from ci_engine.modes import MODES
+    from ci_engine.vocab import MERGED_TABLES
+
+    nodes = importlib.import_module(f"{comfy.pack.__name__}.nodes")
+    inputs = {i.id: i for i in comfy.nodes["CI_Interrogate"].GET_SCHEMA().inputs}
+    assert inputs["mode"].options == [name for name, spec in MODES.items() if spec.gives_prompt]
+    assert set(nodes.TABLE_TOGGLES.values()) == set(MERGED_TABLES)
+    assert list(nodes.TABLE_TOGGLES) == [i for i in inputs if i in nodes.TABLE_TOGGLES]  # saved order
+
+
 def test_model_choices_come_from_registered_folders(comfy):
     clip_names = comfy.nodes["CI_LoadCLIP"].GET_SCHEMA().inputs[0].options
     assert clip_names[0] == "TinyCLIP.safetensors" and "ViT-L-14/openai" in clip_names
