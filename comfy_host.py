@@ -202,9 +202,15 @@ def tensor_to_images(batch: torch.Tensor) -> list[Image.Image]:
         batch = batch.unsqueeze(0)
     if batch.ndim != 4 or batch.shape[-1] not in (1, 3, 4):
         raise InputError(f"Expected an image batch shaped (B, H, W, C), got {tuple(batch.shape)}.")
-    pixels = batch[..., :3] if batch.shape[-1] >= 3 else batch.expand(*batch.shape[:3], 3)
-    pixels = (pixels.detach().float().cpu().clamp(0, 1) * 255).round().to(torch.uint8).numpy()
-    return [Image.fromarray(p) for p in pixels]
+    if 0 in batch.shape[:3]:
+        raise InputError(f"The image batch is empty or has a zero-sized side: {tuple(batch.shape)}.")
+    return [_to_image(image) for image in batch]  # one at a time: one float copy, not a batch's
+
+
+def _to_image(image: torch.Tensor) -> Image.Image:
+    pixels = image[..., :3] if image.shape[-1] >= 3 else image.expand(*image.shape[:2], 3)
+    pixels = pixels.detach().float().cpu().nan_to_num(0.0).clamp(0, 1)
+    return Image.fromarray((pixels * 255).round().to(torch.uint8).numpy())
 
 
 def interrogate(

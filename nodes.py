@@ -278,7 +278,7 @@ class Analyze(io.ComfyNode):
     def execute(cls, image: torch.Tensor, clip: ManagedModel, top_k: int) -> io.NodeOutput:
         """One JSON analysis per image, also drawn as a table on the node."""
         results = comfy_host.interrogate(clip, None, Settings(max_flavors=top_k), "analyze", image)
-        analyses = [json.dumps(r.analysis, ensure_ascii=False) for r in results]
+        analyses = [json.dumps(r.analysis, ensure_ascii=False, allow_nan=False) for r in results]
         return io.NodeOutput(analyses, ui={"ci_analysis": analyses})
 
 

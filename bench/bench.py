@@ -72,7 +72,7 @@ def run_worker(task: dict) -> dict:
 
 
 def prepare_shape(name: str, spec: dict, work: Path) -> dict:
-    from ci_engine.models.clip import weights_fingerprint
+    from ci_engine.models.weights import weights_fingerprint
     from ci_engine.vocab import load_list, upstream_data_dir
 
     folder = work / name

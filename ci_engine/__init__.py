@@ -13,7 +13,7 @@ Layers, each importing only those before it: base (``errors``, ``hooks``, ``devi
 the front ends (``cli``, ``testing``).
 """
 
-from .errors import InputError, InterrogatorError, ModelNotFoundError, OfflineError
+from .errors import DownloadError, InputError, InterrogatorError, ModelNotFoundError, OfflineError
 from .hooks import Hooks
 from .interrogator import Interrogator, Result
 from .models.bundle import ClipBundle
@@ -30,6 +30,7 @@ __all__ = [
     "CacheSettings",
     "Captioner",
     "ClipBundle",
+    "DownloadError",
     "Hooks",
     "InputError",
     "Interrogator",

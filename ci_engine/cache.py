@@ -20,6 +20,8 @@ from .models.registry import CACHE_REPO, PUBLISHED_CACHE_MODELS, sanitized_model
 
 log = logging.getLogger(__name__)
 
+NORM_TOLERANCE = 0.01  # fp16 rounding moves a unit row's norm by well under 1e-2
+
 
 def labels_hash(labels: list[str]) -> str:
     """Upstream's hash of a label list: sha256 of the comma-joined labels, in hex."""
@@ -34,6 +36,21 @@ def hash_tensor(digest: str) -> torch.Tensor:
 def cache_file_name(model_name: str, key: str) -> str:
     """Upstream's file name for table ``key`` of model ``model_name``."""
     return f"{sanitized_model_name(model_name)}_{key}.safetensors"
+
+
+def embeddings_problem(embeds: torch.Tensor) -> str | None:
+    """Why ``embeds`` are not usable label embeddings, or None.
+
+    Every row is a normalised feature in fp16 (upstream's format), so its norm is 1 up to
+    rounding: NaN, inf, zero rows, integer or float64 values all fail this.
+    """
+    if embeds.dtype != torch.float16:
+        return f"values are {embeds.dtype}, not float16"
+    norms = embeds.float().norm(dim=-1)
+    if not bool(torch.isfinite(norms).all()):
+        return "some values are NaN or infinite"
+    worst = float((norms - 1).abs().max()) if norms.numel() else 0.0
+    return None if worst <= NORM_TOLERANCE else f"rows are not normalised (norm off by {worst:.3g})"
 
 
 def read_cache(path: Path, labels: list[str], dim: int) -> torch.Tensor | None:
@@ -55,26 +72,41 @@ def read_cache(path: Path, labels: list[str], dim: int) -> torch.Tensor | None:
         expected = (len(labels), dim)
         log.warning("Embedding cache %s has shape %s, not %s; recomputing it.", path, tuple(embeds.shape), expected)
         return None
-    return embeds.to(torch.float16)
+    problem = embeddings_problem(embeds)
+    if problem:
+        log.warning("Embedding cache %s is damaged (%s); recomputing it.", path, problem)
+        return None
+    return embeds
 
 
 def write_cache(path: Path, embeds: torch.Tensor, labels: list[str]) -> None:
-    """Writes atomically: a temp file in the same folder, then a rename."""
-    from safetensors.torch import save_file
+    """Writes atomically and durably: a synced temp file in the same folder, then a rename.
+
+    The file gets the usual permissions (0666 less the umask), not the temp file's 0600.
+    """
+    from safetensors.torch import save
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    tensors = {
-        "embeds": embeds.detach().to("cpu", torch.float16).contiguous(),
-        "hash": hash_tensor(labels_hash(labels)),
-    }
+    data = save(
+        {"embeds": embeds.detach().to("cpu", torch.float16).contiguous(), "hash": hash_tensor(labels_hash(labels))}
+    )
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
     try:
-        save_file(tensors, tmp)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    current = os.umask(0)  # the only way to read it; set straight back
+    os.umask(current)
+    return current
 
 
 def published_cache(model_name: str, key: str, cache_dir: str | None, allow_download: bool) -> Path | None:

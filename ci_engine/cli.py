@@ -155,8 +155,10 @@ def interrogate(args: argparse.Namespace) -> int:
     download = args.download_cache and not args.offline
     cache = CacheSettings(args.cache_dir or default_cache_dir(), download=download, hub_cache_dir=args.model_cache)
     ci = Interrogator(clip, captioner, settings, vocab=vocab, cache=cache, hooks=hooks)
-    results = ci.run(args.mode, images, None if args.caption is None else [args.caption])
-    hooks.close()
+    try:
+        results = ci.run(args.mode, images, None if args.caption is None else [args.caption])
+    finally:
+        hooks.close()
     for path, result in zip(paths, results):
         result.image = str(path)
         print_result(result, args.json, len(paths) > 1)
@@ -177,7 +179,7 @@ def list_models() -> int:
 def print_result(result: Result, json_lines: bool, several: bool) -> None:
     """One result: a JSON line, or the prompt (analyze: a line per table)."""
     if json_lines:
-        print(json.dumps(result.to_json(), ensure_ascii=False), flush=True)
+        print(json.dumps(result.to_json(), ensure_ascii=False, allow_nan=False), flush=True)
         return
     if several:
         print(f"== {result.image}")

@@ -15,3 +15,7 @@ class OfflineError(InterrogatorError):
 
 class InputError(InterrogatorError):
     """An image, folder, list or setting given by the user is unusable."""
+
+
+class DownloadError(InterrogatorError):
+    """A model that exists could not be downloaded (network, disk, or the hub)."""

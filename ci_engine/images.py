@@ -34,5 +34,7 @@ def load_image(path: str | os.PathLike) -> Image.Image:
     try:
         with Image.open(path) as image:
             return image.convert("RGB")
+    except Image.DecompressionBombError as exc:
+        raise InputError(f"Image '{path}' is too large to open safely ({exc}). Resize it first.") from exc
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise InputError(f"Cannot read image '{path}': not a supported image file ({exc}).") from exc

@@ -113,9 +113,12 @@ def negative(ctx: ModeContext, features: torch.Tensor, caption: str, max_flavors
     """A chain of the flavors and negative labels least like the image."""
     s = ctx.settings
     flaves = ctx.rank(["flavors"], features, s.flavor_intermediate_count, reverse=True)
-    phrases = flaves + ctx.bundle.table("negative", ctx.vocab).labels
-    if not s.compat:
-        phrases = [p for p in phrases if p.strip()]
+    negatives = ctx.bundle.table("negative", ctx.vocab)
+    if s.compat:
+        phrases = flaves + negatives.labels
+    else:  # the mask drops empty labels and the user's exclusions
+        allowed = negatives.allowed_mask(s.exclusions).tolist()
+        phrases = flaves + [label for label, keep in zip(negatives.labels, allowed) if keep]
     scorer = Scorer(ctx.bundle, features, s.compat)
     return chain(scorer, phrases, ctx.hooks, max_count=max_flavors, reverse=True, stage="Negative chain")
 

@@ -11,11 +11,13 @@ import torch
 from torch import nn
 
 from . import cache as embed_cache
+from .errors import InputError
 from .hooks import Hooks
 from .models.bundle import ClipBundle
 from .vocab import Vocabulary, distinct_indices, is_excluded
 
 log = logging.getLogger(__name__)
+_UNWRITABLE: set[Path] = set()  # cache folders already warned about
 
 
 class LabelTable(nn.Module):
@@ -76,7 +78,21 @@ def _compute(bundle: ClipBundle, name: str, labels: list[str], hooks: Hooks) -> 
         hooks.check_cancel()
 
     log.info("Computing %d label embeddings for %s (%s)", len(labels), name, bundle.name)
-    return bundle.text.encode_texts(labels, progress=report).half()
+    embeds = bundle.text.encode_texts(labels, progress=report).half()
+    problem = embed_cache.embeddings_problem(embeds)
+    if problem:
+        raise InputError(f"CLIP model {bundle.name} gives unusable text features ({problem}): check its weights.")
+    return embeds
+
+
+def _store(folder: Path, file_name: str, embeds: torch.Tensor, labels: list[str]) -> None:
+    """Writes a cache file; a folder that cannot take it costs a warning (once), not the run."""
+    try:
+        embed_cache.write_cache(folder / file_name, embeds, labels)
+    except OSError as exc:
+        if folder not in _UNWRITABLE:
+            _UNWRITABLE.add(folder)
+            log.warning("Cannot write label embeddings to %s (%s); keeping them in memory only.", folder, exc)
 
 
 def ensure_tables(
@@ -93,5 +109,5 @@ def ensure_tables(
         if embeds is None:
             embeds = _compute(bundle, name, labels, hooks)
             if cache.folder is not None:
-                embed_cache.write_cache(cache.folder / embed_cache.cache_file_name(bundle.name, key), embeds, labels)
+                _store(cache.folder, embed_cache.cache_file_name(bundle.name, key), embeds, labels)
         bundle.tables[key] = LabelTable(name, labels, embeds.to(bundle.device, bundle.dtype))

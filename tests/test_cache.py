@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import stat
+
 import numpy as np
 import pytest
 import torch
@@ -73,24 +77,71 @@ def test_cache_for_other_labels_is_replaced(clip, tmp_path):
 
 def test_cache_of_wrong_width_is_rejected(clip, tmp_path):
     path = cache_file(clip, tmp_path)
-    embed_cache.write_cache(path, torch.zeros(4, 7), LABELS)
+    embed_cache.write_cache(path, unit_rows(4, 7), LABELS)
     assert embed_cache.read_cache(path, LABELS, dim=32) is None
     assert build(clip, tmp_path).embeds.shape == (4, 32)
 
 
 def test_failed_write_leaves_no_partial_file(tmp_path, monkeypatch):
-    import safetensors.torch
+    def explode(fd):
+        raise OSError(28, "No space left on device")
 
-    def explode(tensors, filename):
-        with open(filename, "wb") as f:
-            f.write(b"half")
-        raise OSError("disk full")
-
-    monkeypatch.setattr(safetensors.torch, "save_file", explode)
+    monkeypatch.setattr(embed_cache.os, "fsync", explode)  # after the bytes went to the temp file
     path = tmp_path / "m_things.safetensors"
     with pytest.raises(OSError):
-        embed_cache.write_cache(path, torch.zeros(4, 3), LABELS)
+        embed_cache.write_cache(path, unit_rows(4, 3), LABELS)
     assert list(tmp_path.iterdir()) == []
+
+
+def unit_rows(count: int, dim: int) -> torch.Tensor:
+    return torch.nn.functional.normalize(torch.randn(count, dim, generator=torch.Generator().manual_seed(0))).half()
+
+
+def one_bad(e: torch.Tensor, value: float) -> torch.Tensor:
+    return e.masked_fill(torch.arange(e.numel()).view(e.shape) == 5, value)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        lambda e: one_bad(e, float("nan")),
+        lambda e: one_bad(e, float("inf")),
+        lambda e: torch.zeros_like(e),
+        lambda e: (e * 100).to(torch.int16),
+        lambda e: e.double(),
+    ],
+    ids=["nan", "inf", "zeros", "integers", "float64"],
+)
+def test_cache_with_the_right_hash_but_bad_values_is_recomputed(clip, tmp_path, values):
+    from safetensors.torch import save_file
+
+    good = build(clip, tmp_path).embeds.clone()
+    path = cache_file(clip, tmp_path)
+    stored = load_numpy(str(path))
+    bad = values(torch.from_numpy(stored["embeds"]))
+    save_file({"embeds": bad, "hash": torch.from_numpy(stored["hash"])}, str(path))
+    assert embed_cache.read_cache(path, LABELS, dim=good.shape[1]) is None
+    assert torch.equal(build(clip, tmp_path).embeds, good)
+    assert embed_cache.read_cache(path, LABELS, dim=good.shape[1]) is not None  # rewritten
+
+
+def test_cache_files_follow_the_umask(tmp_path):
+    old = os.umask(0o027)
+    try:
+        embed_cache.write_cache(tmp_path / "a.safetensors", unit_rows(4, 3), LABELS)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "a.safetensors").stat().st_mode) == 0o640
+
+
+def test_unwritable_cache_folder_warns_once_and_keeps_tables_in_memory(clip, tmp_path, caplog):
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the cache folder should be")
+    with caplog.at_level(logging.WARNING, logger="ci_engine"):
+        first = build(clip, blocked).embeds.clone()
+        second = build(clip, blocked, LABELS[::-1]).embeds
+    assert first.shape == (4, second.shape[1]) and blocked.is_file()
+    assert caplog.text.count("Cannot write label embeddings") == 1
 
 
 def test_published_cache_is_not_fetched_offline(tmp_path):

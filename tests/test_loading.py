@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import os
 
 import pytest
 import torch
 
 from ci_engine import load_caption_model, load_clip
 from ci_engine.errors import InputError, ModelNotFoundError, OfflineError
-from ci_engine.testing import TINY_CLIP_CONFIG
+from ci_engine.testing import TINY_CLIP_CONFIG, save_clip
 
 
 def test_checkpoint_with_sidecar_config(model_dir):
@@ -106,3 +108,85 @@ def test_bad_device_and_precision():
         load_clip("ViT-B-32/openai", device="gpu0")
     with pytest.raises(InputError, match="Unknown precision"):
         load_clip("ViT-B-32/openai", device="cpu", precision="fp8")
+
+
+def test_fingerprint_covers_the_whole_file(tmp_path):
+    from ci_engine.models.weights import weights_fingerprint
+
+    path = tmp_path / "w.safetensors"
+    data = bytearray(b"\0" * (5 << 20))
+    path.write_bytes(bytes(data))
+    before = weights_fingerprint(path)
+    data[len(data) // 2] = 1  # same size, first and last MiB unchanged
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000))
+    assert weights_fingerprint(path) != before
+
+
+def test_token_table_smaller_than_the_tokenizer_is_refused(tmp_path):
+    config = copy.deepcopy(TINY_CLIP_CONFIG)
+    config["text_cfg"]["vocab_size"] = 1000
+    checkpoint = save_clip(tmp_path, arch="SmallVocab", config=config)
+    with pytest.raises(InputError, match="1000 token embeddings but its tokenizer has 49408"):
+        load_clip("", checkpoint=checkpoint, device="cpu")
+
+
+def test_unreadable_safetensors_is_a_clear_error(tmp_path, model_dir):
+    broken = tmp_path / "TinyCLIP.safetensors"
+    broken.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00not a header")
+    with pytest.raises(InputError, match="not a readable .safetensors file"):
+        load_clip("", checkpoint=broken, config=model_dir / "clip" / "TinyCLIP.json", device="cpu")
+
+
+@pytest.mark.parametrize(
+    ("raised", "expected"),
+    [
+        (torch.OutOfMemoryError("CUDA out of memory"), "Not enough memory"),
+        (RuntimeError("size mismatch for positional_embedding"), "do not fit"),
+        (RuntimeError("CUDA error: an illegal memory access"), None),
+    ],
+    ids=["out-of-memory", "shape-mismatch", "other-runtime-error"],
+)
+def test_only_mismatches_are_reported_as_not_fitting(model_dir, monkeypatch, raised, expected):
+    import open_clip
+
+    def fail(*args, **kwargs):
+        raise raised
+
+    monkeypatch.setattr(open_clip, "create_model_and_transforms", fail)
+    checkpoint = model_dir / "clip" / "TinyCLIP.safetensors"
+    with pytest.raises(InputError if expected else RuntimeError, match=expected or "illegal memory access"):
+        load_clip("", checkpoint=checkpoint, device="cpu")
+
+
+def test_download_failures_are_download_errors(monkeypatch, tmp_path):
+    import open_clip
+    import transformers
+
+    from ci_engine.errors import DownloadError
+    from ci_engine.models import hub
+
+    def no_network(*args, **kwargs):
+        raise OSError("Connection refused")
+
+    monkeypatch.setattr(hub, "downloads_allowed", lambda allow: True)
+    monkeypatch.setattr(open_clip, "download_pretrained", no_network)
+    with pytest.raises(DownloadError, match="ViT-B-32/openai.*Connection refused"):
+        load_clip("ViT-B-32/openai", device="cpu", cache_dir=str(tmp_path))
+    monkeypatch.setattr(transformers.BlipForConditionalGeneration, "from_pretrained", no_network)
+    with pytest.raises(DownloadError, match="blip-base"):
+        load_caption_model("blip-base", device="cpu", cache_dir=str(tmp_path))
+
+
+def test_caption_folder_with_only_pickled_weights_is_refused(model_dir, tmp_path):
+    from transformers import BlipForConditionalGeneration
+
+    folder = tmp_path / "pickled-blip"
+    for path in (model_dir / "blip").iterdir():
+        if path.suffix != ".safetensors":
+            (folder / path.name).parent.mkdir(exist_ok=True)
+            (folder / path.name).write_bytes(path.read_bytes())
+    model = BlipForConditionalGeneration.from_pretrained(model_dir / "blip")
+    torch.save(model.state_dict(), folder / "pytorch_model.bin")
+    with pytest.raises(InputError, match=r"only pickled weights \(pytorch_model.bin\).*safetensors"):
+        load_caption_model(str(folder), device="cpu")

@@ -111,6 +111,21 @@ def test_exclusions_remove_labels(make, images):
     assert not set(banned) & set(labels_in(after.prompt, "x"))
 
 
+def test_exclusions_apply_to_the_negative_labels_too(make, vocab, images, monkeypatch):
+    import ci_engine.modes
+
+    offered = []
+    original = ci_engine.modes.chain
+    monkeypatch.setattr(
+        ci_engine.modes,
+        "chain",
+        lambda scorer, phrases, *a, **k: offered.append(phrases) or original(scorer, phrases, *a, **k),
+    )
+    banned = {normalized(label) for label in vocab.labels["negative"][:10] if label.strip()}
+    make(exclusions=frozenset(banned)).run("negative", images[:1])
+    assert offered and not {normalized(p) for p in offered[0]} & banned
+
+
 def test_analyze_gives_scored_labels_per_table(make, vocab, images):
     result = make(max_flavors=4).run("analyze", images[:1])[0]
     assert set(result.analysis) == {"artists", "flavors", "mediums", "movements", "trendings", "negative"}

@@ -104,3 +104,16 @@ def test_truncate_to_fit_default_counts_separator(tokens):
         assert tokens.at_max_len(f"{fitted}, {next_part}")  # the most that fits
         differs_from_upstream += fitted != truncate_to_fit(text, tokens, compat=True)
     assert differs_from_upstream  # the edge was reached: upstream keeps one part too many there
+
+
+def test_token_memos_stay_bounded(monkeypatch):
+    from ci_engine.text import tokens as token_module
+
+    monkeypatch.setattr(token_module, "MEMO_LIMIT", 50)
+    bounded = Tokens(open_clip.get_tokenizer("ViT-L-14"))
+    reference = Tokens(open_clip.get_tokenizer("ViT-L-14"))
+    for i in range(300):
+        label = f"label{i} word{i} café{i}"
+        assert bounded.encode(label, memo=True) == reference.encode(label)
+        bounded.label_ids(label)
+    assert max(len(bounded._memo), len(bounded._words), len(bounded._in_context)) <= 50

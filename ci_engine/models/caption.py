@@ -14,7 +14,7 @@ from PIL import Image
 from torch import nn
 
 from ..devices import resolve_device, resolve_dtype
-from ..errors import InputError, ModelNotFoundError
+from ..errors import DownloadError, InputError, ModelNotFoundError
 from . import hub
 from .registry import CAPTION_MODELS
 
@@ -89,6 +89,18 @@ def _dtype_kwarg(dtype: torch.dtype) -> dict:
     return {key: dtype}
 
 
+def _check_safe_weights(folder: Path) -> None:
+    """A local folder must hold safetensors weights: pickled ones could run code when loaded."""
+    if any(folder.glob("*.safetensors")):
+        return
+    pickled = sorted(p.name for p in folder.iterdir() if p.suffix in (".bin", ".pt", ".pth", ".ckpt"))
+    found = f"only pickled weights ({', '.join(pickled)})" if pickled else "no weights file"
+    raise InputError(
+        f"Caption model folder '{folder}' has {found}. Convert the model to safetensors in a trusted "
+        "environment (model.save_pretrained(folder, safe_serialization=True)) and use that folder."
+    )
+
+
 def resolve_caption_source(name: str) -> tuple[str, str, bool]:
     """(source, family, is_local) for a short name or a local HF-format folder."""
     if name in CAPTION_MODELS:
@@ -96,7 +108,9 @@ def resolve_caption_source(name: str) -> tuple[str, str, bool]:
         return spec.hub_id, spec.family, False
     folder = Path(name)
     if folder.is_dir():
-        return str(folder), _family_of_folder(folder), True
+        family = _family_of_folder(folder)
+        _check_safe_weights(folder)
+        return str(folder), family, True
     raise ModelNotFoundError(
         f"Unknown caption model '{name}': use one of {', '.join(CAPTION_MODELS)}, or a local model folder."
     )
@@ -135,9 +149,10 @@ def load_caption_model(
     dev = resolve_device(device)
     dtype = resolve_dtype(caption_precision(family, precision, auto_precision), dev)
     offline = local or not hub.downloads_allowed(allow_download)
-    common = {"cache_dir": cache_dir, "local_files_only": offline}
+    common = {"cache_dir": cache_dir, "local_files_only": offline, "trust_remote_code": False}
     try:
-        model = _model_class(family).from_pretrained(source, **common, **_dtype_kwarg(dtype))
+        safe = {"use_safetensors": True} if local else {}  # hub names: safetensors first, else weights_only
+        model = _model_class(family).from_pretrained(source, **common, **safe, **_dtype_kwarg(dtype))
         processor = AutoProcessor.from_pretrained(source, **common)
     except OSError as exc:
         raise _load_error(name, source, local, offline, cache_dir, exc) from exc
@@ -154,4 +169,6 @@ def _load_error(name: str, source: str, local: bool, offline: bool, cache_dir, e
             [f"{hub.hub_cache_dir(cache_dir)} (hub repo {source})"],
             f"Run once with downloads allowed, or download {source} into a folder and pass that folder.",
         )
-    return ModelNotFoundError(f"Could not download caption model '{name}' ({source}): {exc}")
+    return DownloadError(
+        f"Could not download caption model '{name}' ({source}): {exc}. Check the connection and retry."
+    )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import hashlib
 import json
 import logging
 import os
@@ -13,9 +12,10 @@ from pathlib import Path
 import torch
 
 from ..devices import resolve_device, resolve_dtype
-from ..errors import InputError, ModelNotFoundError
+from ..errors import DownloadError, InputError, ModelNotFoundError
 from . import hub
 from .bundle import ClipBundle
+from .weights import check_token_table, load_error, weights_fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -48,18 +48,6 @@ def sidecar_config(checkpoint: Path) -> Path | None:
     """The ``name.json`` beside ``name.safetensors``, if there is one."""
     candidate = checkpoint.with_suffix(".json")
     return candidate if candidate.is_file() else None
-
-
-def weights_fingerprint(path: Path) -> str:
-    """A short id of a weights file, so caches of different files never mix."""
-    size = path.stat().st_size
-    digest = hashlib.sha256(str(size).encode())
-    with open(path, "rb") as f:
-        digest.update(f.read(1 << 20))
-        if size > 2 << 20:
-            f.seek(-(1 << 20), os.SEEK_END)
-            digest.update(f.read())
-    return digest.hexdigest()[:10]
 
 
 def _known_archs() -> list[str]:
@@ -134,7 +122,9 @@ def resolve_pretrained_weights(name: str, cache_dir: str | None, allow_download:
     try:
         return open_clip.download_pretrained(cfg, cache_dir=cache_dir), cfg
     except Exception as exc:  # network errors come in many types; all mean the same to users
-        raise ModelNotFoundError(f"Could not download CLIP weights for '{name}': {exc}") from exc
+        raise DownloadError(
+            f"Could not download CLIP weights for '{name}': {exc}. Check the connection and retry."
+        ) from exc
 
 
 def _preprocess_overrides(cfg: dict) -> dict:
@@ -155,8 +145,11 @@ def _create(arch: str, weights: str, device: torch.device, dtype: torch.dtype, *
             f"Refusing to load '{weights}': it holds pickled objects, not plain tensors. "
             "Convert it to .safetensors from a trusted environment."
         ) from exc
-    except (RuntimeError, KeyError, ValueError) as exc:
-        raise InputError(f"Weights '{weights}' do not fit CLIP architecture '{arch}': {exc}") from exc
+    except Exception as exc:
+        error = load_error(exc, weights, arch)
+        if error is None:
+            raise
+        raise error from exc
     return model.eval(), preprocess
 
 
@@ -240,5 +233,6 @@ def load_clip(
         raise InputError(f"CLIP name '{name}' needs weights: write ARCH/PRETRAINED, or give a checkpoint file.")
     arch, cache_name, model, preprocess = loaded
     tokenizer = open_clip.get_tokenizer(arch, cache_dir=cache_dir)
+    check_token_table(model, tokenizer, cache_name)
     log.info("Loaded CLIP %s on %s (%s)", cache_name, dev, dtype)
     return ClipBundle(model, preprocess, tokenizer, cache_name)

@@ -17,6 +17,16 @@ from collections.abc import Callable, Sequence
 import torch
 
 TokenIds = tuple[int, ...]
+# Entries each memo keeps at most: a long-running host sees ever new prompts and user lists.
+# Upstream's whole vocabulary needs about 110k labels and 60k words.
+MEMO_LIMIT = 400_000
+
+
+def remember(memo: dict, key: str, value: object) -> None:
+    """Stores ``value``; a full memo is emptied first (it refills with what is in use)."""
+    if len(memo) >= MEMO_LIMIT:
+        memo.clear()
+    memo[key] = value
 
 
 def is_plain(text: str) -> bool:
@@ -75,7 +85,7 @@ class Tokens:
         if ids is None:
             ids = self._encode_plain(text) if is_plain(text) else tuple(self.tokenizer.encode(text))
             if memo:
-                self._memo[text] = ids
+                remember(self._memo, text, ids)
         return ids
 
     def _encode_plain(self, text: str) -> TokenIds:
@@ -85,7 +95,8 @@ class Tokens:
             if word_ids is None:
                 # printable ASCII maps to itself in CLIP's byte encoder
                 encoder = self.tokenizer.encoder
-                word_ids = self._words[word] = tuple(encoder[t] for t in self.tokenizer.bpe(word).split(" "))
+                word_ids = tuple(encoder[t] for t in self.tokenizer.bpe(word).split(" "))
+                remember(self._words, word, word_ids)
             ids.extend(word_ids)
         return tuple(ids)
 
@@ -107,7 +118,8 @@ class Tokens:
             else:
                 full = tuple(self.tokenizer.encode(f"a, {label}"))
                 ids = full[len(self._stand_in) :] if full[: len(self._stand_in)] == self._stand_in else None
-            self._in_context[label] = ids
+            remember(self._in_context, label, ids)
+            return ids
         return self._in_context[label]
 
     def join_suffixes(self, prefix: str, labels: Sequence[str]) -> list[TokenIds | None]:

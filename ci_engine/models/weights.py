@@ -1,0 +1,55 @@
+"""Checks on CLIP weights files: a fingerprint of the whole file, what a load error means,
+and whether the token table covers the tokenizer."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ..errors import InputError
+from ..text.tower import TextTower
+
+_FINGERPRINTS: dict[tuple[str, int, int], str] = {}
+# what torch and open_clip say when a checkpoint's tensors do not match the architecture
+MISMATCH_MARKERS = ("size mismatch", "Missing key", "Unexpected key", "Error(s) in loading state_dict", "shape")
+
+
+def weights_fingerprint(path: Path) -> str:
+    """A short id of a weights file (sha256 of all of it), so caches of different files never
+    mix; remembered by path, size and modification time, so each file is read once."""
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key not in _FINGERPRINTS:
+        digest = hashlib.sha256()
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 22), b""):
+                digest.update(block)
+        _FINGERPRINTS[key] = digest.hexdigest()[:10]
+    return _FINGERPRINTS[key]
+
+
+def load_error(exc: Exception, weights: str, arch: str) -> Exception | None:
+    """The user-facing error for ``exc`` raised while loading ``weights`` as ``arch``; None
+    when it is not about the file (let it through)."""
+    if isinstance(exc, torch.OutOfMemoryError):
+        return InputError(f"Not enough memory to load CLIP '{arch}': free memory, or choose a lower precision.")
+    if type(exc).__name__ == "SafetensorError":
+        return InputError(f"'{weights}' is not a readable .safetensors file ({exc}): download or convert it again.")
+    if isinstance(exc, KeyError) or any(marker in str(exc) for marker in MISMATCH_MARKERS):
+        return InputError(f"Weights '{weights}' do not fit CLIP architecture '{arch}': {exc}")
+    return None
+
+
+def check_token_table(model: nn.Module, tokenizer: object, name: str) -> None:
+    """A token table smaller than the tokenizer's vocabulary would index past its end (an
+    ``IndexError`` on the CPU, a device-side assert on CUDA): refuse it at load time."""
+    table = getattr(TextTower(model).module, "token_embedding", None)
+    vocab = getattr(tokenizer, "vocab_size", None) or len(getattr(tokenizer, "encoder", ()))
+    if isinstance(table, nn.Embedding) and vocab and table.num_embeddings < vocab:
+        raise InputError(
+            f"CLIP '{name}' has {table.num_embeddings} token embeddings but its tokenizer has {vocab} tokens: "
+            "the config's text_cfg.vocab_size does not match the tokenizer."
+        )
