@@ -14,11 +14,14 @@ from .vocab import distinct_labels
 class Scorer:
     """Similarities of texts to one image; compat computes single texts exactly as upstream."""
 
-    def __init__(self, bundle: ClipBundle, image_features: torch.Tensor, compat: bool) -> None:
-        """``image_features`` is one normalised (1, D) row."""
+    def __init__(
+        self, bundle: ClipBundle, image_features: torch.Tensor, compat: bool, batch_size: int | None = None
+    ) -> None:
+        """``image_features`` is one normalised (1, D) row; ``batch_size`` bounds texts encoded at once."""
         self.bundle = bundle
         self.image_features = image_features  # (1, D)
         self.compat = compat
+        self.batch_size = batch_size
 
     def _sims(self, text_features: torch.Tensor) -> torch.Tensor:
         with self.bundle.autocast():
@@ -27,7 +30,11 @@ class Scorer:
     def similarities(self, texts: Sequence[str]) -> list[float]:
         """Similarity of each text, as upstream computes whole prompts in compat."""
         text = self.bundle.text
-        features = text.encode_exact(texts) if self.compat else text.encode_texts(texts, memo=False)
+        features = (
+            text.encode_exact(texts)
+            if self.compat
+            else text.encode_texts(texts, memo=False, batch_size=self.batch_size)
+        )
         return self._sims(features).tolist()
 
     def similarity(self, text: str) -> float:
@@ -36,11 +43,11 @@ class Scorer:
 
     def label_sims(self, labels: Sequence[str]) -> torch.Tensor:
         """Similarity of each label on its own."""
-        return self._sims(self.bundle.text.encode_texts(labels))
+        return self._sims(self.bundle.text.encode_texts(labels, batch_size=self.batch_size))
 
     def candidate_sims(self, prefix: str, labels: Sequence[str]) -> torch.Tensor:
         """Similarity of each "prefix, label"."""
-        return self._sims(self.bundle.text.encode_candidates(prefix, labels))
+        return self._sims(self.bundle.text.encode_candidates(prefix, labels, self.batch_size))
 
 
 def _pick(sims: torch.Tensor, reverse: bool) -> int:

@@ -59,7 +59,6 @@ class Interrogator:
         self.clip = clip
         self.captioner = captioner
         self.settings = settings
-        clip.text.batch_size = settings.text_batch_size
         self.vocab = vocab or build_vocabulary(compat=settings.compat)
         self.cache = cache
         self.hooks = hooks or Hooks()
@@ -68,7 +67,7 @@ class Interrogator:
     def prepare(self, mode: str) -> None:
         """Loads or computes the label tables ``mode`` ranks (cached on disk)."""
         names = [n for n in mode_spec(mode).table_names(self.vocab) if self._context.enabled(n)]
-        ensure_tables(self.clip, self.vocab, names, self.cache, self.hooks)
+        ensure_tables(self.clip, self.vocab, names, self.cache, self.hooks, self.settings.text_batch_size)
         self.hooks.use(self.clip)
         self.clip.text.verify()  # here rather than mid-chain: the check costs a few plain encodes
 

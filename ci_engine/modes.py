@@ -88,7 +88,7 @@ def classic(ctx: ModeContext, features: torch.Tensor, caption: str, max_flavors:
 def best(ctx: ModeContext, features: torch.Tensor, caption: str, max_flavors: int) -> str:
     """The closest to the image of: the caption, classic, fast, and a greedy label chain."""
     s = ctx.settings
-    scorer = Scorer(ctx.bundle, features, s.compat)
+    scorer = Scorer(ctx.bundle, features, s.compat, s.text_batch_size)
     flaves = ctx.rank(ctx.merged_names(), features, s.flavor_intermediate_count)
     chained = chain(
         scorer,
@@ -119,7 +119,7 @@ def negative(ctx: ModeContext, features: torch.Tensor, caption: str, max_flavors
     else:  # the mask drops empty labels and the user's exclusions
         allowed = negatives.allowed_mask(s.exclusions).tolist()
         phrases = flaves + [label for label, keep in zip(negatives.labels, allowed) if keep]
-    scorer = Scorer(ctx.bundle, features, s.compat)
+    scorer = Scorer(ctx.bundle, features, s.compat, s.text_batch_size)
     return chain(scorer, phrases, ctx.hooks, max_count=max_flavors, reverse=True, stage="Negative chain")
 
 

@@ -72,13 +72,13 @@ def _cached(bundle: ClipBundle, key: str, labels: list[str], dim: int, cache: Ca
     return embed_cache.read_cache(published, labels, dim) if published else None
 
 
-def _compute(bundle: ClipBundle, name: str, labels: list[str], hooks: Hooks) -> torch.Tensor:
+def _compute(bundle: ClipBundle, name: str, labels: list[str], hooks: Hooks, batch_size: int | None) -> torch.Tensor:
     def report(done: int, total: int) -> None:
         hooks.progress(f"Embedding {name}", done, total)
         hooks.check_cancel()
 
     log.info("Computing %d label embeddings for %s (%s)", len(labels), name, bundle.name)
-    embeds = bundle.text.encode_texts(labels, progress=report).half()
+    embeds = bundle.text.encode_texts(labels, progress=report, batch_size=batch_size).half()
     problem = embed_cache.embeddings_problem(embeds)
     if problem:
         raise InputError(f"CLIP model {bundle.name} gives unusable text features ({problem}): check its weights.")
@@ -96,9 +96,15 @@ def _store(folder: Path, file_name: str, embeds: torch.Tensor, labels: list[str]
 
 
 def ensure_tables(
-    bundle: ClipBundle, vocab: Vocabulary, names: Iterable[str], cache: CacheSettings, hooks: Hooks
+    bundle: ClipBundle,
+    vocab: Vocabulary,
+    names: Iterable[str],
+    cache: CacheSettings,
+    hooks: Hooks,
+    batch_size: int | None = None,
 ) -> None:
-    """Loads or computes the named tables into ``bundle.tables``, writing caches for new ones."""
+    """Loads or computes the named tables into ``bundle.tables``, writing caches for new ones
+    (``batch_size``: labels encoded at once; None: the encoder's default)."""
     for name in names:
         labels, key = vocab.labels[name], vocab.cache_keys[name]
         current = bundle.tables[key] if key in bundle.tables else None
@@ -107,7 +113,7 @@ def ensure_tables(
         hooks.use(bundle)
         embeds = _cached(bundle, key, labels, bundle.embed_dim, cache)
         if embeds is None:
-            embeds = _compute(bundle, name, labels, hooks)
+            embeds = _compute(bundle, name, labels, hooks, batch_size)
             if cache.folder is not None:
                 _store(cache.folder, embed_cache.cache_file_name(bundle.name, key), embeds, labels)
         bundle.tables[key] = LabelTable(name, labels, embeds.to(bundle.device, bundle.dtype))

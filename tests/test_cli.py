@@ -93,6 +93,7 @@ def _bad_image(root: Path) -> Path:
         ("empty-folder", "has no images"),
         ("hub-offline", "not available locally"),
         ("missing-image", "does not exist"),
+        ("empty-caption", "--caption is empty"),  # said before any model loads (this one is not local)
     ],
 )
 def test_errors_are_one_clear_message(workdir, model_dir, case, expected):
@@ -106,6 +107,7 @@ def test_errors_are_one_clear_message(workdir, model_dir, case, expected):
         "empty-folder": [empty, "--caption", "x"],
         "hub-offline": [image, "--clip", "ViT-B-32/openai", "--caption", "x"],
         "missing-image": [workdir / "nope.png"],
+        "empty-caption": [image, "--caption", "", "--clip", "ViT-B-32/openai"],
     }[case]
     result = run_cli(*args, home=workdir)
     assert result.returncode == 2

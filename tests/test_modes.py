@@ -217,3 +217,4 @@ def test_small_text_batches_bound_work_and_keep_prompts(make, clip, images, monk
     small = [r.prompt for r in make(text_batch_size=7).run("best", images[:2], ["a barn"])]
     assert small == reference
     assert sizes and max(sizes) <= 7
+    assert clip.text.batch_size == 1024  # the shared model is not changed by a run's setting

@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 
 import numpy as np
 import torch
@@ -102,8 +103,8 @@ class TextEncoder:
         with autocast:
             return normalize(self.model.encode_text(self.tokens.tensor(texts).to(device)))
 
-    def _encode_plain(self, texts: Sequence[str]) -> torch.Tensor:
-        step = self.batch_size
+    def _encode_plain(self, texts: Sequence[str], batch_size: int | None = None) -> torch.Tensor:
+        step = batch_size or self.batch_size
         return torch.cat([self.encode_exact(texts[i : i + step]) for i in range(0, len(texts), step)])
 
     def _forward(self, rows: torch.Tensor) -> torch.Tensor:
@@ -116,48 +117,58 @@ class TextEncoder:
         return self.tower.pool(x, rows)
 
     @torch.no_grad()
-    def _encode_rows(self, rows: Sequence[TokenIds], forward, progress: Progress | None = None) -> torch.Tensor:
+    def _encode_rows(
+        self, rows: Sequence[TokenIds], forward, progress: Progress | None = None, batch_size: int | None = None
+    ) -> torch.Tensor:
         """Normalised ``forward`` features of token rows: each distinct row once, in
         length-sorted batches cut at their longest row, returned in the input's order."""
         device, autocast = self._context()
         distinct, index = _unique(rows)
         chunks = []
         with autocast:
-            for batch in length_batches(distinct, self.batch_size, min_rows=self.min_rows):
+            for batch in length_batches(distinct, batch_size or self.batch_size, min_rows=self.min_rows):
                 chunks.append(normalize(forward(_pad(distinct[batch], device))))
                 if progress:
                     progress(batch.stop, len(distinct))
         return torch.cat(chunks)[torch.tensor(index, device=device)]
 
-    def encode_texts(self, texts: Sequence[str], progress: Progress | None = None, memo: bool = True) -> torch.Tensor:
-        """Features of texts; ``memo`` remembers their tokens (for labels, which recur)."""
+    def encode_texts(
+        self,
+        texts: Sequence[str],
+        progress: Progress | None = None,
+        memo: bool = True,
+        batch_size: int | None = None,
+    ) -> torch.Tensor:
+        """Features of texts; ``memo`` remembers their tokens (for labels, which recur);
+        ``batch_size`` texts at most are encoded at once (None: the encoder's default)."""
         self.verify()
         if not self.truncate:
-            return self._encode_plain(texts)
+            return self._encode_plain(texts, batch_size)
         windows = [self.tokens.window(self.tokens.encode(t, memo=memo)) for t in texts]
-        return self._encode_rows(windows, self._forward, progress)
+        return self._encode_rows(windows, self._forward, progress, batch_size)
 
-    def encode_candidates(self, prefix: str, labels: Sequence[str]) -> torch.Tensor:
+    def encode_candidates(self, prefix: str, labels: Sequence[str], batch_size: int | None = None) -> torch.Tensor:
         """Features of every "prefix, label", sharing the prefix's computation where possible."""
         self.verify()
         if not self.truncate:
-            return self._encode_plain([f"{prefix}, {label}" for label in labels])
+            return self._encode_plain([f"{prefix}, {label}" for label in labels], batch_size)
         head, rows = self.tokens.candidate_rows(prefix, labels)
         if self.prefix and all(row is not None for row in rows):
-            return self._encode_after(head, rows)
+            return self._encode_after(head, rows, batch_size)
         # whole windows: models without prefix reuse, or labels that do not separate
         windows = [
             self.tokens.window(self.tokens.encode(f"{prefix}, {label}")) if row is None else head + row
             for label, row in zip(labels, rows)
         ]
-        return self._encode_rows(windows, self._forward)
+        return self._encode_rows(windows, self._forward, batch_size=batch_size)
 
-    def _encode_after(self, head: TokenIds, rows: Sequence[TokenIds]) -> torch.Tensor:
+    def _encode_after(self, head: TokenIds, rows: Sequence[TokenIds], batch_size: int | None = None) -> torch.Tensor:
         """Features of ``head + row`` for every row, running the shared head once."""
         device, autocast = self._context()
         with autocast:
             state = prefix_attention.encode_prefix(self.tower, head, device)
-        return self._encode_rows(rows, lambda batch: prefix_attention.encode_suffixes(self.tower, state, batch))
+        suffixes = partial(prefix_attention.encode_suffixes, self.tower, state)
+        return self._encode_rows(rows, suffixes, batch_size=batch_size)
 
     def verify(self) -> None:
         """Once per encoder: turns the fast paths off if they disagree with the plain path."""
