@@ -16,6 +16,7 @@ import comfy.model_management as mm
 import comfy.model_patcher
 import comfy.utils
 import folder_paths
+import open_clip
 import torch
 from PIL import Image
 
@@ -132,6 +133,8 @@ def load_managed_clip(name: str, architecture: str, precision: str) -> ManagedMo
     load_device, offload_device = _devices()
     common = {"device": offload_device, "precision": _precision(precision, load_device)}
     common["cache_dir"] = str(first_folder("clip_interrogator_hub"))
+    if architecture != "auto" and architecture not in open_clip.list_models():
+        raise InputError(f"Unknown CLIP architecture '{architecture}': pick one from the list, or auto.")
     if name in clip_checkpoints():
         arch = "" if architecture == "auto" else architecture
         bundle = load_clip(arch, checkpoint=folder_paths.get_full_path("clip_interrogator_clip", name), **common)

@@ -145,10 +145,10 @@ class Interrogate(io.ComfyNode):
                 ),
                 io.Int.Input(
                     "max_flavors",
-                    default=32,
-                    min=0,
+                    default=-1,
+                    min=-1,
                     max=256,
-                    tooltip=("Labels to add at most (upstream's defaults: 32; classic 3)."),
+                    tooltip="Labels to add at most; -1: the mode's own default (as upstream: 32, classic 3).",
                 ),
                 io.Boolean.Input(
                     "compat",
@@ -207,7 +207,8 @@ class Interrogate(io.ComfyNode):
         enabled = frozenset(table for name, table in TABLE_TOGGLES.items() if toggles.get(name, True))
         tables = frozenset(MERGED_TABLES) if compat else enabled
         exclusions = frozenset() if compat else parse_exclusions(exclude or "")
-        settings = Settings(compat=compat, max_flavors=max_flavors, enabled_tables=tables, exclusions=exclusions)
+        count = None if max_flavors < 0 else max_flavors
+        settings = Settings(compat=compat, max_flavors=count, enabled_tables=tables, exclusions=exclusions)
         results = comfy_host.interrogate(clip, caption_model, settings, mode, image, caption or "")
         prompts = [r.prompt for r in results]
         return io.NodeOutput(prompts, [r.caption for r in results], ui=ui.PreviewText("\n\n".join(prompts)))

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import torch
 
+from .errors import InputError
 from .models import hub
 from .models.registry import CACHE_REPO, PUBLISHED_CACHE_MODELS, sanitized_model_name
 
@@ -36,6 +37,14 @@ def hash_tensor(digest: str) -> torch.Tensor:
 def cache_file_name(model_name: str, key: str) -> str:
     """Upstream's file name for table ``key`` of model ``model_name``."""
     return f"{sanitized_model_name(model_name)}_{key}.safetensors"
+
+
+def cache_path(folder: Path, model_name: str, key: str) -> Path:
+    """The cache file of table ``key`` of ``model_name`` in ``folder``, never outside it."""
+    path = folder / cache_file_name(model_name, key)
+    if path.resolve().parent != folder.resolve():
+        raise InputError(f"Cache file name '{path.name}' would leave the cache folder {folder}.")
+    return path
 
 
 def embeddings_problem(embeds: torch.Tensor) -> str | None:

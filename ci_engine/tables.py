@@ -63,9 +63,8 @@ class CacheSettings:
 
 
 def _cached(bundle: ClipBundle, key: str, labels: list[str], dim: int, cache: CacheSettings):
-    file_name = embed_cache.cache_file_name(bundle.name, key)
     if cache.folder is not None:
-        found = embed_cache.read_cache(cache.folder / file_name, labels, dim)
+        found = embed_cache.read_cache(embed_cache.cache_path(cache.folder, bundle.name, key), labels, dim)
         if found is not None:
             return found
     published = embed_cache.published_cache(bundle.name, key, cache.hub_cache_dir, cache.download)
@@ -85,10 +84,10 @@ def _compute(bundle: ClipBundle, name: str, labels: list[str], hooks: Hooks, bat
     return embeds
 
 
-def _store(folder: Path, file_name: str, embeds: torch.Tensor, labels: list[str]) -> None:
+def _store(folder: Path, path: Path, embeds: torch.Tensor, labels: list[str]) -> None:
     """Writes a cache file; a folder that cannot take it costs a warning (once), not the run."""
     try:
-        embed_cache.write_cache(folder / file_name, embeds, labels)
+        embed_cache.write_cache(path, embeds, labels)
     except OSError as exc:
         if folder not in _UNWRITABLE:
             _UNWRITABLE.add(folder)
@@ -115,5 +114,5 @@ def ensure_tables(
         if embeds is None:
             embeds = _compute(bundle, name, labels, hooks, batch_size)
             if cache.folder is not None:
-                _store(cache.folder, embed_cache.cache_file_name(bundle.name, key), embeds, labels)
+                _store(cache.folder, embed_cache.cache_path(cache.folder, bundle.name, key), embeds, labels)
         bundle.tables[key] = LabelTable(name, labels, embeds.to(bundle.device, bundle.dtype))

@@ -190,3 +190,25 @@ def test_caption_folder_with_only_pickled_weights_is_refused(model_dir, tmp_path
     torch.save(model.state_dict(), folder / "pytorch_model.bin")
     with pytest.raises(InputError, match=r"only pickled weights \(pytorch_model.bin\).*safetensors"):
         load_caption_model(str(folder), device="cpu")
+
+
+@pytest.mark.parametrize("wrapped", [False, True], ids=["plain", "model_cfg"])
+def test_sidecar_config_never_replaces_a_known_architecture(model_dir, tmp_path, wrapped):
+    import open_clip
+
+    checkpoint = tmp_path / "ViT-L-14.safetensors"
+    checkpoint.write_bytes((model_dir / "clip" / "TinyCLIP.safetensors").read_bytes())
+    config = {"model_cfg": TINY_CLIP_CONFIG} if wrapped else TINY_CLIP_CONFIG
+    checkpoint.with_suffix(".json").write_text(json.dumps(config))
+    bundle = load_clip("ViT-L-14", checkpoint=checkpoint, device="cpu")
+    assert bundle.name.startswith("ViT-L-14/ViT-L-14-")
+    assert open_clip.get_model_config("ViT-L-14")["embed_dim"] == 768  # the built-in one is intact
+    assert bundle.model.positional_embedding.shape[-1] == TINY_CLIP_CONFIG["text_cfg"]["width"]
+
+
+@pytest.mark.parametrize("name", ["..\\\\..\\\\evil/x", "C:\\\\Windows/y", "a b@c/../../d", "../../etc"])
+def test_cache_file_names_stay_inside_the_cache_folder(tmp_path, name):
+    from ci_engine import cache
+
+    path = cache.cache_path(tmp_path, name, "flavors")
+    assert path.parent == tmp_path and all(c.isalnum() or c in "._-" for c in path.name)

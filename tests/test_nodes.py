@@ -152,6 +152,21 @@ def test_interrogate_gives_one_prompt_per_image_like_the_engine(comfy, image_bat
     assert "\n\n".join(prompts) in ui["text"][0]  # read by web/js/ci_prompt_display.js
 
 
+def test_mode_default_max_flavors_reproduces_upstream_classic(comfy, image_batch, model_dir):
+    from ci_engine import Interrogator, Settings
+    from ci_engine import load_clip as engine_load_clip
+
+    clip = load_clip(comfy)
+    inputs = interrogate_inputs(mode="classic", compat=True, max_flavors=-1)
+    prompts = execute(comfy, "CI_Interrogate", image=image_batch[:2], clip=clip, caption="a red barn", **inputs).args[0]
+    engine = Interrogator(
+        engine_load_clip("", checkpoint=model_dir / "clip" / "TinyCLIP.safetensors"), None, Settings(compat=True)
+    )
+    images = importlib.import_module(f"{comfy.pack.__name__}.comfy_host").tensor_to_images(image_batch[:2])
+    assert prompts == [r.prompt for r in engine.run("classic", images, ["a red barn"])]
+    assert all(len(p.split(", ")) == 4 + 3 for p in prompts)  # caption+medium+artist, trending, movement, 3 flavors
+
+
 def test_models_load_fully_through_comfyui_and_unload_evicts_them(comfy, image_batch):
     clip = load_clip(comfy)
     captioner = execute(comfy, "CI_LoadCaptionModel", model_name="tiny-blip", precision="auto").args[0]
@@ -249,6 +264,9 @@ def test_bad_widget_values_are_clear_errors(comfy, image_batch):
         execute(comfy, "CI_Interrogate", image=image_batch[:1], clip=clip, **interrogate_inputs(mode="bestest"))
     with pytest.raises(Exception, match="neither a known name nor a file"):
         execute(comfy, "CI_LoadCLIP", clip_name="../../etc/passwd", architecture="auto", precision="auto")
+    for architecture in ("..\\..\\evil", "local-dir:..", "hf-hub:x/y"):
+        with pytest.raises(Exception, match="Unknown CLIP architecture"):
+            execute(comfy, "CI_LoadCLIP", clip_name="TinyCLIP.safetensors", architecture=architecture, precision="auto")
     with pytest.raises(Exception, match="No caption model"):
         execute(comfy, "CI_Interrogate", image=image_batch[:1], clip=clip, **interrogate_inputs())
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 import logging
 import os
@@ -15,6 +16,7 @@ from ..devices import resolve_device, resolve_dtype
 from ..errors import DownloadError, InputError, ModelNotFoundError
 from . import hub
 from .bundle import ClipBundle
+from .registry import safe_name
 from .weights import check_token_table, load_error, weights_fingerprint
 
 log = logging.getLogger(__name__)
@@ -23,9 +25,13 @@ CHECKPOINT_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin")
 _HF_DEFAULT_WEIGHTS = ("open_clip_model.safetensors", "open_clip_pytorch_model.bin")
 
 
-def register_arch_config(arch: str, config_path: str | os.PathLike) -> None:
-    """Registers an open_clip model config file under the architecture name ``arch``."""
-    import open_clip
+def register_private_config(config_path: str | os.PathLike) -> str:
+    """Registers an open_clip model config file (plain, or wrapped as ``{"model_cfg": ...}``)
+    under a name of its own, derived from its content, and returns that name.
+
+    A user's config never replaces one open_clip or another file registered: a name taken
+    from a workflow or a file name could otherwise change ``ViT-L-14`` for the whole process.
+    """
     from open_clip import factory
 
     path = Path(config_path)
@@ -33,15 +39,15 @@ def register_arch_config(arch: str, config_path: str | os.PathLike) -> None:
         cfg = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise InputError(f"Cannot read CLIP config '{path}': {exc}. Give an open_clip model config JSON.") from exc
-    cfg = cfg.get("model_cfg", cfg)
-    if not all(key in cfg for key in ("embed_dim", "vision_cfg", "text_cfg")):
+    cfg = cfg.get("model_cfg", cfg) if isinstance(cfg, dict) else cfg
+    if not isinstance(cfg, dict) or not all(key in cfg for key in ("embed_dim", "vision_cfg", "text_cfg")):
         raise InputError(
             f"CLIP config '{path}' is not an open_clip model config: it needs embed_dim, vision_cfg and text_cfg."
         )
-    if path.stem == arch:
-        open_clip.add_model_config(path)
-    else:  # open_clip names configs by file stem; register this one under the requested name
-        factory._MODEL_CONFIGS[arch] = cfg
+    digest = hashlib.sha256(json.dumps(cfg, sort_keys=True).encode()).hexdigest()[:10]
+    name = f"ci-private-{safe_name(path.stem)}-{digest}"
+    factory._MODEL_CONFIGS[name] = cfg  # private to open_clip, but the name is ours alone
+    return name
 
 
 def sidecar_config(checkpoint: Path) -> Path | None:
@@ -154,10 +160,8 @@ def _create(arch: str, weights: str, device: torch.device, dtype: torch.dtype, *
 
 
 def _load_pretrained(name: str, config, dev, dtype, cache_dir, allow_download):
-    arch = name.split("/", 1)[0]
-    if config:
-        register_arch_config(arch, config)
     weights, cfg = resolve_pretrained_weights(name, cache_dir, allow_download)
+    arch = register_private_config(config) if config else name.split("/", 1)[0]
     model, preprocess = _create(
         arch,
         weights,
@@ -170,19 +174,19 @@ def _load_pretrained(name: str, config, dev, dtype, cache_dir, allow_download):
     return arch, name, model, preprocess
 
 
-def _checkpoint_arch(name: str, path: Path, config) -> str:
+def _checkpoint_arch(name: str, path: Path, config) -> tuple[str, str]:
+    """The architecture to build a checkpoint with, and the name its caches go by."""
     arch = name.split("/", 1)[0] if name else ""
     config = config or sidecar_config(path)
     if config:
-        arch = arch or Path(config).stem
-        register_arch_config(arch, config)
+        return register_private_config(config), arch or Path(config).stem
     if not arch:
         raise InputError(
             f"No architecture for '{path}': give ARCH, a config JSON, or put '{path.stem}.json' beside it."
         )
     if arch not in _known_archs():
         raise _unknown("architecture", arch, _known_archs())
-    return arch
+    return arch, arch
 
 
 def _load_checkpoint(name: str, checkpoint, config, dev, dtype, cache_dir):
@@ -191,9 +195,9 @@ def _load_checkpoint(name: str, checkpoint, config, dev, dtype, cache_dir):
         raise ModelNotFoundError(f"CLIP checkpoint '{path}' does not exist. Check the path.")
     if path.suffix not in CHECKPOINT_SUFFIXES:
         raise InputError(f"CLIP checkpoint '{path}' is not a {'/'.join(CHECKPOINT_SUFFIXES)} file.")
-    arch = _checkpoint_arch(name, path, config)
+    arch, label = _checkpoint_arch(name, path, config)
     model, preprocess = _create(arch, str(path), dev, dtype, cache_dir=cache_dir)
-    return arch, f"{arch}/{path.stem}-{weights_fingerprint(path)}", model, preprocess
+    return arch, f"{label}/{path.stem}-{weights_fingerprint(path)}", model, preprocess
 
 
 def load_clip(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 DEFAULT_CLIP = "ViT-L-14/openai"
@@ -47,6 +48,12 @@ def list_clip_models() -> list[str]:
     return featured + [name for name in known if name not in featured]
 
 
+def safe_name(text: str) -> str:
+    """``text`` with every character outside ``[A-Za-z0-9._-]`` as "_": safe in any file name."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", text)
+
+
 def sanitized_model_name(name: str) -> str:
-    """The model part of a cache file name, as upstream spells it."""
-    return name.replace("/", "_").replace("@", "_")
+    """The model part of a cache file name: upstream's spelling ("/" and "@" as "_") for
+    the names it publishes, and nothing outside ``[A-Za-z0-9._-]`` for any name."""
+    return safe_name(name.replace("/", "_").replace("@", "_"))
