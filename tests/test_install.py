@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 spec = importlib.util.spec_from_file_location("ci_install", ROOT / "install.py")
 install = importlib.util.module_from_spec(spec)
@@ -56,3 +58,10 @@ def test_version_is_written_once_in_pyproject():
     written = re.search(r'^version = "([^"]+)"', (ROOT / "pyproject.toml").read_text(), re.MULTILINE).group(1)
     assert ci_engine.__version__ == written
     assert not re.search(r'__version__\s*=\s*"', (ROOT / "ci_engine" / "__init__.py").read_text())
+
+
+def test_pyproject_dependencies_equal_requirements_txt():
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+
+    listed = [line for line in (ROOT / "requirements.txt").read_text().splitlines() if line and line[0] != "#"]
+    assert tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"] == listed

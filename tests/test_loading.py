@@ -212,3 +212,19 @@ def test_cache_file_names_stay_inside_the_cache_folder(tmp_path, name):
 
     path = cache.cache_path(tmp_path, name, "flavors")
     assert path.parent == tmp_path and all(c.isalnum() or c in "._-" for c in path.name)
+
+
+def test_hub_text_tower_offline_is_a_clear_error_without_requests(model_dir, tmp_path, monkeypatch):
+    import huggingface_hub
+
+    def no_requests(*args, **kwargs):
+        raise AssertionError("reached for the hub while downloads are off")
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", no_requests)
+    config = copy.deepcopy(TINY_CLIP_CONFIG)
+    config["text_cfg"] = {"hf_model_name": "some-org/some-bert", "hf_tokenizer_name": "some-org/some-bert"}
+    (tmp_path / "HubText.json").write_text(json.dumps(config))
+    checkpoint = tmp_path / "HubText.safetensors"
+    checkpoint.write_bytes((model_dir / "clip" / "TinyCLIP.safetensors").read_bytes())
+    with pytest.raises(OfflineError, match="some-org/some-bert"):
+        load_clip("", checkpoint=checkpoint, device="cpu", allow_download=False, cache_dir=str(tmp_path / "hub"))

@@ -138,8 +138,25 @@ def _preprocess_overrides(cfg: dict) -> dict:
     return {k: cfg[k] for k in keys if k in cfg}
 
 
-def _create(arch: str, weights: str, device: torch.device, dtype: torch.dtype, **kwargs):
+def _hub_parts_available(arch: str, cache_dir: str | None, allow_download: bool) -> None:
+    """A config whose text tower or tokenizer comes from the Hugging Face hub may only reach
+    for it when downloads are allowed: offline it must already be in the hub cache."""
     import open_clip
+
+    text_cfg = (open_clip.get_model_config(arch) or {}).get("text_cfg", {})
+    for repo in filter(None, (text_cfg.get("hf_model_name"), text_cfg.get("hf_tokenizer_name"))):
+        if not hub.downloads_allowed(allow_download) and not hub.cached_hub_file(repo, "config.json", cache_dir):
+            raise hub.offline_error(
+                f"{arch} (its text part {repo})",
+                [f"{hub.hub_cache_dir(cache_dir)} (hub repo {repo})"],
+                "Run once with downloads allowed, or put that repository in the hub cache.",
+            )
+
+
+def _create(arch: str, weights: str, device: torch.device, dtype: torch.dtype, allow_download: bool, **kwargs):
+    import open_clip
+
+    _hub_parts_available(arch, kwargs.get("cache_dir"), allow_download)
 
     precision = {torch.float16: "fp16", torch.bfloat16: "bf16"}.get(dtype, "fp32")
     try:
@@ -167,6 +184,7 @@ def _load_pretrained(name: str, config, dev, dtype, cache_dir, allow_download):
         weights,
         dev,
         dtype,
+        allow_download,
         cache_dir=cache_dir,
         force_quick_gelu=bool(cfg.get("quick_gelu")),  # open_clip 3 no longer forces it for OpenAI weights
         force_preprocess_cfg=_preprocess_overrides(cfg),
@@ -189,14 +207,14 @@ def _checkpoint_arch(name: str, path: Path, config) -> tuple[str, str]:
     return arch, arch
 
 
-def _load_checkpoint(name: str, checkpoint, config, dev, dtype, cache_dir):
+def _load_checkpoint(name: str, checkpoint, config, dev, dtype, cache_dir, allow_download):
     path = Path(checkpoint)
     if not path.is_file():
         raise ModelNotFoundError(f"CLIP checkpoint '{path}' does not exist. Check the path.")
     if path.suffix not in CHECKPOINT_SUFFIXES:
         raise InputError(f"CLIP checkpoint '{path}' is not a {'/'.join(CHECKPOINT_SUFFIXES)} file.")
     arch, label = _checkpoint_arch(name, path, config)
-    model, preprocess = _create(arch, str(path), dev, dtype, cache_dir=cache_dir)
+    model, preprocess = _create(arch, str(path), dev, dtype, allow_download, cache_dir=cache_dir)
     return arch, f"{label}/{path.stem}-{weights_fingerprint(path)}", model, preprocess
 
 
@@ -230,7 +248,7 @@ def load_clip(
     dev = resolve_device(device)
     dtype = resolve_dtype(precision, dev)
     if checkpoint is not None:
-        loaded = _load_checkpoint(name, checkpoint, config, dev, dtype, cache_dir)
+        loaded = _load_checkpoint(name, checkpoint, config, dev, dtype, cache_dir, allow_download)
     elif "/" in name:
         loaded = _load_pretrained(name, config, dev, dtype, cache_dir, allow_download)
     else:
