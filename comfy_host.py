@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import comfy.model_management as mm
@@ -230,9 +231,26 @@ def interrogate(
     """
     images = tensor_to_images(image)
     captions = [caption] if caption.strip() else None
+    vocab = build_vocabulary(compat=settings.compat)
+    try:
+        return _run(clip, captioner, settings, vocab, mode, images, captions)
+    except torch.OutOfMemoryError:
+        # as core's upscale node does: free what ComfyUI can, then once more with half the work
+        mm.soft_empty_cache()
+        smaller = replace(settings, text_batch_size=max(1, settings.text_batch_size // 2))
+        log.warning("Out of memory; retrying with text_batch_size %d.", smaller.text_batch_size)
+        try:
+            return _run(clip, captioner, smaller, vocab, mode, images, captions)
+        except torch.OutOfMemoryError as exc:
+            raise InputError(
+                f"Out of memory even with text_batch_size {smaller.text_batch_size}: use fewer images per "
+                "batch, a lower precision, or unload other models first."
+            ) from exc
+
+
+def _run(clip, captioner, settings, vocab, mode, images, captions) -> list[Result]:
     bundle: ClipBundle = clip.module
     caption_module: Captioner | None = captioner.module if captioner is not None else None
-    vocab = build_vocabulary(compat=settings.compat)
     hooks = ComfyHooks(clip, captioner)
     ci = Interrogator(bundle, caption_module, settings, vocab=vocab, cache=embeds_cache(), hooks=hooks)
     return ci.run(mode, images, captions)

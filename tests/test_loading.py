@@ -228,3 +228,20 @@ def test_hub_text_tower_offline_is_a_clear_error_without_requests(model_dir, tmp
     checkpoint.write_bytes((model_dir / "clip" / "TinyCLIP.safetensors").read_bytes())
     with pytest.raises(OfflineError, match="some-org/some-bert"):
         load_clip("", checkpoint=checkpoint, device="cpu", allow_download=False, cache_dir=str(tmp_path / "hub"))
+
+
+def test_cached_openai_file_with_the_wrong_sha256_is_not_used(tmp_path):
+    (tmp_path / "ViT-B-32.pt").write_bytes(b"not the published weights")
+    with pytest.raises(OfflineError, match="sha256 does not match"):
+        load_clip("ViT-B-32/openai", device="cpu", cache_dir=str(tmp_path))
+
+
+def test_expected_sha256_follows_open_clip():
+    from ci_engine.models.weights import expected_sha256
+
+    sha = "40d365715913c9da98579312b702a82c18be219cc2a73407c4526f58eba950af"
+    assert expected_sha256(f"https://openaipublic.azureedge.net/clip/models/{sha}/ViT-B-32.pt") == sha
+    assert expected_sha256(
+        "https://github.com/mlfoundations/open_clip/releases/x/rn50-quickgelu-cc12m-f000538c.pt"
+    ) == ("f000538c")
+    assert expected_sha256("https://example.com/weights.pt") == ""

@@ -258,6 +258,29 @@ def test_negative_and_analyze_nodes(comfy, image_batch):
     assert analysis.ui["ci_analysis"] == analysis.args[0]
 
 
+@pytest.mark.parametrize("failures", [1, 2], ids=["recovers", "gives-up"])
+def test_out_of_memory_retries_once_with_half_the_text_batch(comfy, image_batch, monkeypatch, failures):
+    # the pack's own copy of the engine (ComfyUI loads the pack as a package of its own)
+    Interrogator = importlib.import_module(f"{comfy.pack.__name__}.ci_engine.interrogator").Interrogator
+    clip, sizes = load_clip(comfy), []
+    original = Interrogator.run
+
+    def tight_memory(self, *args, **kwargs):
+        sizes.append(self.settings.text_batch_size)
+        if len(sizes) <= failures:
+            raise torch.OutOfMemoryError("CUDA out of memory")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Interrogator, "run", tight_memory)
+    node = {"image": image_batch[:1], "clip": clip, "caption": "x", **interrogate_inputs()}
+    if failures == 1:
+        assert len(execute(comfy, "CI_Interrogate", **node).args[0]) == 1
+    else:
+        with pytest.raises(Exception, match="Out of memory even with text_batch_size 512"):
+            execute(comfy, "CI_Interrogate", **node)
+    assert sizes == [1024, 512]
+
+
 def test_bad_widget_values_are_clear_errors(comfy, image_batch):
     clip = load_clip(comfy)
     with pytest.raises(Exception, match="Unknown mode 'bestest'"):

@@ -17,7 +17,7 @@ from ..errors import DownloadError, InputError, ModelNotFoundError
 from . import hub
 from .bundle import ClipBundle
 from .registry import safe_name
-from .weights import check_token_table, load_error, weights_fingerprint
+from .weights import check_token_table, expected_sha256, file_sha256, load_error, weights_fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -102,9 +102,14 @@ def _local_weights(cfg: dict, cache_dir: str | None) -> tuple[str | None, list[s
     if cfg.get("url"):
         folder = cache_dir or os.path.expanduser("~/.cache/clip")
         path = os.path.join(folder, os.path.basename(cfg["url"]))
-        looked.append(path)
-        if os.path.isfile(path):
-            return path, looked
+        expected = expected_sha256(cfg["url"])
+        if os.path.isfile(path) and not file_sha256(Path(path)).startswith(expected):
+            log.warning("%s does not match open_clip's sha256 for it; not using it.", path)
+            looked.append(f"{path} (present, but its sha256 does not match open_clip's: delete it)")
+        else:
+            looked.append(path)
+            if os.path.isfile(path):
+                return path, looked
     return None, looked
 
 

@@ -4,6 +4,7 @@ and whether the token table covers the tokenizer."""
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 import torch
@@ -17,9 +18,9 @@ _FINGERPRINTS: dict[tuple[str, int, int], str] = {}
 MISMATCH_MARKERS = ("size mismatch", "Missing key", "Unexpected key", "Error(s) in loading state_dict", "shape")
 
 
-def weights_fingerprint(path: Path) -> str:
-    """A short id of a weights file (sha256 of all of it), so caches of different files never
-    mix; remembered by path, size and modification time, so each file is read once."""
+def file_sha256(path: Path) -> str:
+    """The sha256 of a whole file, remembered by path, size and modification time, so each
+    version of a file is read once per process."""
     stat = path.stat()
     key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
     if key not in _FINGERPRINTS:
@@ -27,8 +28,26 @@ def weights_fingerprint(path: Path) -> str:
         with open(path, "rb") as f:
             for block in iter(lambda: f.read(1 << 22), b""):
                 digest.update(block)
-        _FINGERPRINTS[key] = digest.hexdigest()[:10]
+        _FINGERPRINTS[key] = digest.hexdigest()
     return _FINGERPRINTS[key]
+
+
+def weights_fingerprint(path: Path) -> str:
+    """A short id of a weights file (from all of it), so caches of different files never mix."""
+    return file_sha256(path)[:10]
+
+
+def expected_sha256(url: str) -> str:
+    """The sha256 (or its leading part) open_clip expects of a file from ``url``; "" if none.
+
+    As open_clip checks its downloads: OpenAI's URLs carry it as the folder name, open_clip's
+    own release files at the end of the file name.
+    """
+    parts = url.rstrip("/").split("/")
+    if "openaipublic" in url and len(parts) > 1 and re.fullmatch(r"[0-9a-f]{64}", parts[-2]):
+        return parts[-2]
+    tail = Path(parts[-1]).stem.split("-")[-1]
+    return tail if "mlfoundations" in url and re.fullmatch(r"[0-9a-f]{8,64}", tail) else ""
 
 
 def load_error(exc: Exception, weights: str, arch: str) -> Exception | None:
