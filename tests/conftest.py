@@ -10,6 +10,8 @@ import pytest
 from ci_engine import CacheSettings, Settings, build_vocabulary, load_caption_model, load_clip
 from ci_engine.testing import save_blip, save_clip, synthetic_images, write_vocab_subset
 
+pytest_plugins = ["comfy_pack"]  # the node pack under a stand-in or a real ComfyUI
+
 
 def pytest_collection_modifyitems(config, items):
     """Tests marked ``comfyui`` need a real ComfyUI: they run only when COMFYUI_DIR is set."""

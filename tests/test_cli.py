@@ -115,3 +115,18 @@ def test_errors_are_one_clear_message(workdir, model_dir, case, expected):
     assert "Traceback" not in result.stderr
     assert result.stderr.startswith("error: ")
     assert result.stdout == ""
+
+
+def test_decompression_bomb_is_one_clear_error(workdir):
+    import struct
+    import zlib
+
+    bomb = workdir / "bomb.png"
+    data = bytearray((workdir / "img0.png").read_bytes())
+    ihdr = data.index(b"IHDR")  # a header that claims 20000 x 10000 pixels
+    data[ihdr + 4 : ihdr + 12] = struct.pack(">II", 20000, 10000)
+    data[ihdr + 17 : ihdr + 21] = struct.pack(">I", zlib.crc32(bytes(data[ihdr : ihdr + 17])))
+    bomb.write_bytes(bytes(data))
+    result = run_cli(bomb, "--caption", "x", home=workdir)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: Image") and "too large to open safely" in result.stderr

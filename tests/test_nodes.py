@@ -3,90 +3,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import gc
-import importlib.util
 import json
-import os
-import shutil
-import sys
 import weakref
 from pathlib import Path
 
 import pytest
 import torch
-
-ROOT = Path(__file__).resolve().parent.parent
-REAL = os.environ.get("COMFYUI_DIR")
-
-
-def _import_comfy():
-    """ComfyUI's modules: pytest's ``pythonpath`` puts the stand-in (tests/comfy_stub) on the
-    path; ``-o pythonpath=$COMFYUI_DIR`` puts a real ComfyUI there instead."""
-    if REAL:
-        from comfy.cli_args import args
-
-        args.cpu = True  # no GPU here; ComfyUI picks its device when model_management is imported
-    import comfy.model_management
-    import comfy.utils
-    import folder_paths
-
-    return comfy.model_management, comfy.utils, folder_paths
-
-
-def load_pack_like_comfyui(path: Path):
-    """ComfyUI's load_custom_node: the folder's __init__.py as a module named by its path."""
-    name = str(path).replace(".", "_x_")
-    spec = importlib.util.spec_from_file_location(name, path / "__init__.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope="module")
-def comfy(tmp_path_factory, model_dir):
-    mm, utils, folder_paths = _import_comfy()
-    models = tmp_path_factory.mktemp("comfy_models")
-    shutil.copytree(model_dir / "clip", models / "clip_interrogator" / "clip")
-    shutil.copytree(model_dir / "blip", models / "clip_interrogator" / "caption" / "tiny-blip")
-    folder_paths.models_dir = str(models)
-    for name in list(folder_paths.folder_names_and_paths):
-        if name.startswith("clip_interrogator"):
-            del folder_paths.folder_names_and_paths[name]
-    pack = load_pack_like_comfyui(ROOT)
-    nodes = {cls.GET_SCHEMA().node_id: cls for cls in asyncio.run(asyncio.run(pack.comfy_entrypoint()).get_node_list())}
-    yield type("Comfy", (), {"mm": mm, "utils": utils, "folder_paths": folder_paths, "pack": pack, "nodes": nodes})
-    mm.unload_all_models()
-
-
-@pytest.fixture
-def image_batch(images):
-    import numpy as np
-
-    def to_tensor(image):
-        return torch.from_numpy(np.asarray(image.resize((32, 32))).astype("float32") / 255.0)
-
-    return torch.stack([to_tensor(image) for image in images[:3]])
-
-
-def execute(comfy, node_id, **inputs):
-    return comfy.nodes[node_id].execute(**inputs)
-
-
-def load_clip(comfy):
-    return execute(comfy, "CI_LoadCLIP", clip_name="TinyCLIP.safetensors", architecture="auto", precision="auto").args[
-        0
-    ]
-
-
-def interrogate_inputs(**overrides):
-    toggles = {name: True for name in ("artists", "mediums", "movements", "trending", "flavors")}
-    return {"mode": "fast", "max_flavors": 32, "compat": False, **toggles, **overrides}
-
-
-def our_patchers(comfy):
-    return [m for m in comfy.mm.current_loaded_models if type(m.model.model).__name__ == "Container"]
+from comfy_pack import REAL, ROOT, execute, interrogate_inputs, load_clip, our_patchers, pack_module
 
 
 def test_pack_exports_only_the_v3_entry_point(comfy):
@@ -118,7 +42,7 @@ def test_node_choices_come_from_the_mode_table(comfy):
     from ci_engine.modes import MODES
     from ci_engine.vocab import MERGED_TABLES
 
-    nodes = importlib.import_module(f"{comfy.pack.__name__}.nodes")
+    nodes = pack_module(comfy, "nodes")
     inputs = {i.id: i for i in comfy.nodes["CI_Interrogate"].GET_SCHEMA().inputs}
     assert inputs["mode"].options == [name for name, spec in MODES.items() if spec.gives_prompt]
     assert set(nodes.TABLE_TOGGLES.values()) == set(MERGED_TABLES)
@@ -137,7 +61,7 @@ def test_interrogate_gives_one_prompt_per_image_like_the_engine(comfy, image_bat
     from ci_engine import Interrogator, Settings
     from ci_engine import load_clip as engine_load_clip
 
-    tensor_to_images = importlib.import_module(f"{comfy.pack.__name__}.comfy_host").tensor_to_images
+    tensor_to_images = pack_module(comfy, "comfy_host").tensor_to_images
 
     clip = load_clip(comfy)
     out = execute(comfy, "CI_Interrogate", image=image_batch, clip=clip, caption="a red barn", **interrogate_inputs())
@@ -150,21 +74,6 @@ def test_interrogate_gives_one_prompt_per_image_like_the_engine(comfy, image_bat
     assert prompts == expected
     ui = out.ui.as_dict() if hasattr(out.ui, "as_dict") else out.ui
     assert "\n\n".join(prompts) in ui["text"][0]  # read by web/js/ci_prompt_display.js
-
-
-def test_mode_default_max_flavors_reproduces_upstream_classic(comfy, image_batch, model_dir):
-    from ci_engine import Interrogator, Settings
-    from ci_engine import load_clip as engine_load_clip
-
-    clip = load_clip(comfy)
-    inputs = interrogate_inputs(mode="classic", compat=True, max_flavors=-1)
-    prompts = execute(comfy, "CI_Interrogate", image=image_batch[:2], clip=clip, caption="a red barn", **inputs).args[0]
-    engine = Interrogator(
-        engine_load_clip("", checkpoint=model_dir / "clip" / "TinyCLIP.safetensors"), None, Settings(compat=True)
-    )
-    images = importlib.import_module(f"{comfy.pack.__name__}.comfy_host").tensor_to_images(image_batch[:2])
-    assert prompts == [r.prompt for r in engine.run("classic", images, ["a red barn"])]
-    assert all(len(p.split(", ")) == 4 + 3 for p in prompts)  # caption+medium+artist, trending, movement, 3 flavors
 
 
 def test_models_load_fully_through_comfyui_and_unload_evicts_them(comfy, image_batch):
@@ -256,42 +165,6 @@ def test_negative_and_analyze_nodes(comfy, image_batch):
     assert set(parsed) >= {"artists", "flavors", "mediums", "movements", "trendings"}
     assert all(len(rows) == 3 and isinstance(rows[0][1], float) for rows in parsed.values())
     assert analysis.ui["ci_analysis"] == analysis.args[0]
-
-
-@pytest.mark.parametrize("failures", [1, 2], ids=["recovers", "gives-up"])
-def test_out_of_memory_retries_once_with_half_the_text_batch(comfy, image_batch, monkeypatch, failures):
-    # the pack's own copy of the engine (ComfyUI loads the pack as a package of its own)
-    Interrogator = importlib.import_module(f"{comfy.pack.__name__}.ci_engine.interrogator").Interrogator
-    clip, sizes = load_clip(comfy), []
-    original = Interrogator.run
-
-    def tight_memory(self, *args, **kwargs):
-        sizes.append(self.settings.text_batch_size)
-        if len(sizes) <= failures:
-            raise torch.OutOfMemoryError("CUDA out of memory")
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(Interrogator, "run", tight_memory)
-    node = {"image": image_batch[:1], "clip": clip, "caption": "x", **interrogate_inputs()}
-    if failures == 1:
-        assert len(execute(comfy, "CI_Interrogate", **node).args[0]) == 1
-    else:
-        with pytest.raises(Exception, match="Out of memory even with text_batch_size 512"):
-            execute(comfy, "CI_Interrogate", **node)
-    assert sizes == [1024, 512]
-
-
-def test_bad_widget_values_are_clear_errors(comfy, image_batch):
-    clip = load_clip(comfy)
-    with pytest.raises(Exception, match="Unknown mode 'bestest'"):
-        execute(comfy, "CI_Interrogate", image=image_batch[:1], clip=clip, **interrogate_inputs(mode="bestest"))
-    with pytest.raises(Exception, match="neither a known name nor a file"):
-        execute(comfy, "CI_LoadCLIP", clip_name="../../etc/passwd", architecture="auto", precision="auto")
-    for architecture in ("..\\..\\evil", "local-dir:..", "hf-hub:x/y"):
-        with pytest.raises(Exception, match="Unknown CLIP architecture"):
-            execute(comfy, "CI_LoadCLIP", clip_name="TinyCLIP.safetensors", architecture=architecture, precision="auto")
-    with pytest.raises(Exception, match="No caption model"):
-        execute(comfy, "CI_Interrogate", image=image_batch[:1], clip=clip, **interrogate_inputs())
 
 
 @pytest.mark.comfyui
