@@ -15,7 +15,17 @@ UPSTREAM_LISTS = ("artists", "flavors", "mediums", "movements", "negative")
 # Tables ranked together in fast and best mode, in upstream's merge order; each can be
 # switched off (``Settings.enabled_tables``). The "negative" table is always on.
 MERGED_TABLES = ("artists", "flavors", "mediums", "movements", "trendings")
-PROJECT_DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+def project_data_dir() -> Path:
+    """This project's own lists: ``data/`` in a checkout (and a ComfyUI custom_nodes clone),
+    ``ci_engine/project_data`` in an installed wheel."""
+    here = Path(__file__).resolve().parent
+    installed = here / "project_data"
+    return installed if installed.is_dir() else here.parent / "data"
+
+
+PROJECT_DATA = project_data_dir()
 # Upstream's spelling of one site; compat keeps it so its labels (and caches) match.
 COMPAT_SPELLINGS = {"dribbble": "dribble"}
 

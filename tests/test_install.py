@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from ci_engine.testing import synthetic_images
 
 ROOT = Path(__file__).resolve().parent.parent
 spec = importlib.util.spec_from_file_location("ci_install", ROOT / "install.py")
@@ -65,3 +70,25 @@ def test_pyproject_dependencies_equal_requirements_txt():
 
     listed = [line for line in (ROOT / "requirements.txt").read_text().splitlines() if line and line[0] != "#"]
     assert tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"] == listed
+
+
+def test_wheel_ships_the_data_and_its_command_line_runs(tmp_path, model_dir):
+    pytest.importorskip("setuptools", minversion="64")  # built here, without reaching an index
+    wheels, site = tmp_path / "wheels", tmp_path / "site"
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
+    source = tmp_path / "source"  # setuptools writes build/ and egg-info beside the sources: not in the checkout
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".*", "build", "*.egg-info", "__pycache__", "venv"))
+    subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", wheels, source], check=True)
+    subprocess.run([*pip, "install", "--no-deps", "--no-index", "--target", site, *wheels.glob("*.whl")], check=True)
+    env = {**os.environ, "PYTHONPATH": str(site), "HF_HUB_OFFLINE": "1"}
+    image = tmp_path / "img.png"
+    synthetic_images(1)[0].save(image)
+    clip = model_dir / "clip" / "TinyCLIP.safetensors"
+    command = [sys.executable, "-m", "ci_engine", image, "--clip-checkpoint", clip, "--caption", "a barn", "--json"]
+    args = [*command, "--mode", "fast", "--cache-dir", tmp_path / "cache"]
+    done = subprocess.run(args, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["prompt"].startswith("a barn, ")
+    where = [sys.executable, "-c", "import ci_engine.vocab as v; print(v.__file__, v.PROJECT_DATA)"]
+    located = subprocess.run(where, capture_output=True, text=True, env=env, cwd=tmp_path, check=True).stdout
+    assert located.startswith(str(site)) and (site / "ci_engine" / "project_data" / "trending_sites.txt").is_file()
