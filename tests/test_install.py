@@ -92,3 +92,10 @@ def test_wheel_ships_the_data_and_its_command_line_runs(tmp_path, model_dir):
     where = [sys.executable, "-c", "import ci_engine.vocab as v; print(v.__file__, v.PROJECT_DATA)"]
     located = subprocess.run(where, capture_output=True, text=True, env=env, cwd=tmp_path, check=True).stdout
     assert located.startswith(str(site)) and (site / "ci_engine" / "project_data" / "trending_sites.txt").is_file()
+
+
+def test_readme_clones_the_registry_folder_from_the_repository_url():
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    clone = f"git clone {project['urls']['Repository']} {project['name']}"
+    assert clone in (ROOT / "README.md").read_text()
