@@ -46,13 +46,29 @@ def test_missing_requirements_are_installed_with_torch_pinned(tmp_path):
     assert command[-1] == "surely-not-installed-pkg>=1.0" and "pytest>=1" not in command
     assert f"torch=={importlib.metadata.version('torch')}" in constraints
     assert "torchaudio<0" in constraints  # absent here: pinned so that pip cannot add it
+    assert f"pytest=={importlib.metadata.version('pytest')}" in constraints  # met: never upgraded
+
+
+def test_without_pip_uv_is_used_or_the_message_says_how(capsys, tmp_path, monkeypatch):
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("surely-not-installed-pkg>=1.0\n")
+    calls = []
+    found = {"pip": None, "uv": object()}
+    monkeypatch.setattr(install, "installed", lambda name: found.get(name) is not None)
+    assert install.main(requirements, run=lambda c: calls.append(c) or subprocess.CompletedProcess(c, 0)) == 0
+    assert calls[0][:5] == [sys.executable, "-m", "uv", "pip", "install"]
+    found["uv"] = None
+    monkeypatch.setattr(install, "which", lambda name: None)
+    assert install.main(requirements, run=lambda c: calls.append(c)) == 1 and len(calls) == 1
+    assert "neither pip nor uv" in capsys.readouterr().err
 
 
 def test_offline_failure_says_what_to_do(capsys, tmp_path):
     requirements = tmp_path / "requirements.txt"
     requirements.write_text("surely-not-installed-pkg>=1.0\n")
     assert install.main(requirements, run=lambda command: subprocess.CompletedProcess(command, 1)) == 1
-    assert f"pip install -r {requirements}" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"pip install -r {requirements}" in err and "offline?" not in err
 
 
 def test_version_is_written_once_in_pyproject():
