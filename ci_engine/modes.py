@@ -34,8 +34,9 @@ class ModeContext:
     hooks: Hooks
 
     def enabled(self, name: str) -> bool:
-        """Whether table ``name`` takes part: switched on, a user list, or "negative"."""
-        return name in self.settings.enabled_tables or name in self.vocab.custom or name not in MERGED_TABLES
+        """Whether table ``name`` takes part: a merged table switched on, or any other table
+        (a user list, or "negative"), which has no switch."""
+        return name not in MERGED_TABLES or name in self.settings.enabled_tables
 
     def rank(self, names: Iterable[str], features: torch.Tensor, count: int, reverse: bool = False) -> list[str]:
         """Top labels of the named tables ranked together; compat uses upstream's chunk quotas."""

@@ -62,13 +62,13 @@ class CacheSettings:
     hub_cache_dir: str | None = None
 
 
-def _cached(bundle: ClipBundle, key: str, labels: list[str], dim: int, cache: CacheSettings):
-    if cache.folder is not None:
-        found = embed_cache.read_cache(embed_cache.cache_path(cache.folder, bundle.name, key), labels, dim)
+def _cached(bundle: ClipBundle, key: str, labels: list[str], local: Path | None, cache: CacheSettings):
+    if local is not None:
+        found = embed_cache.read_cache(local, labels, bundle.embed_dim)
         if found is not None:
             return found
     published = embed_cache.published_cache(bundle.name, key, cache.hub_cache_dir, cache.download)
-    return embed_cache.read_cache(published, labels, dim) if published else None
+    return embed_cache.read_cache(published, labels, bundle.embed_dim) if published else None
 
 
 def _compute(bundle: ClipBundle, name: str, labels: list[str], hooks: Hooks, batch_size: int | None) -> torch.Tensor:
@@ -84,11 +84,12 @@ def _compute(bundle: ClipBundle, name: str, labels: list[str], hooks: Hooks, bat
     return embeds
 
 
-def _store(folder: Path, path: Path, embeds: torch.Tensor, labels: list[str]) -> None:
+def _store(path: Path, embeds: torch.Tensor, labels: list[str]) -> None:
     """Writes a cache file; a folder that cannot take it costs a warning (once), not the run."""
     try:
         embed_cache.write_cache(path, embeds, labels)
     except OSError as exc:
+        folder = path.parent
         if folder not in _UNWRITABLE:
             _UNWRITABLE.add(folder)
             log.warning("Cannot write label embeddings to %s (%s); keeping them in memory only.", folder, exc)
@@ -110,9 +111,10 @@ def ensure_tables(
         if current is not None and current.labels == labels:
             continue
         hooks.use(bundle)
-        embeds = _cached(bundle, key, labels, bundle.embed_dim, cache)
+        local = embed_cache.cache_path(cache.folder, bundle.name, key) if cache.folder is not None else None
+        embeds = _cached(bundle, key, labels, local, cache)
         if embeds is None:
             embeds = _compute(bundle, name, labels, hooks, batch_size)
-            if cache.folder is not None:
-                _store(cache.folder, embed_cache.cache_path(cache.folder, bundle.name, key), embeds, labels)
+            if local is not None:
+                _store(local, embeds, labels)
         bundle.tables[key] = LabelTable(name, labels, embeds.to(bundle.device, bundle.dtype))

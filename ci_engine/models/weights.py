@@ -13,7 +13,7 @@ from torch import nn
 from ..errors import InputError
 from ..text.tower import TextTower
 
-_FINGERPRINTS: dict[tuple[str, int, int], str] = {}
+_SHA256S: dict[tuple[str, int, int], str] = {}
 # what torch and open_clip say when a checkpoint's tensors do not match the architecture
 MISMATCH_MARKERS = ("size mismatch", "Missing key", "Unexpected key", "Error(s) in loading state_dict", "shape")
 
@@ -23,13 +23,13 @@ def file_sha256(path: Path) -> str:
     version of a file is read once per process."""
     stat = path.stat()
     key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-    if key not in _FINGERPRINTS:
+    if key not in _SHA256S:
         digest = hashlib.sha256()
         with open(path, "rb") as f:
             for block in iter(lambda: f.read(1 << 22), b""):
                 digest.update(block)
-        _FINGERPRINTS[key] = digest.hexdigest()
-    return _FINGERPRINTS[key]
+        _SHA256S[key] = digest.hexdigest()
+    return _SHA256S[key]
 
 
 def weights_fingerprint(path: Path) -> str:
