@@ -229,6 +229,9 @@ def interrogate(
 
     A non-blank ``caption`` is used for every image instead of the caption model.
     """
+    _check_model(clip, ClipBundle, "clip", "Load CLIP (Interrogator)")
+    if captioner is not None:
+        _check_model(captioner, Captioner, "caption_model", "Load Caption Model (Interrogator)")
     images = tensor_to_images(image)
     captions = [caption] if caption.strip() else None
     vocab = build_vocabulary(compat=settings.compat)
@@ -246,6 +249,12 @@ def interrogate(
                 f"Out of memory even with text_batch_size {smaller.text_batch_size}: use fewer images per "
                 "batch, a lower precision, or unload other models first."
             ) from exc
+
+
+def _check_model(model: object, kind: type, name: str, loader: str) -> None:
+    """A workflow (API JSON) can put any value on a model input: say which node it must come from."""
+    if not isinstance(model, ManagedModel) or not isinstance(model.module, kind):
+        raise InputError(f"The {name} input got {type(model).__name__}: connect the output of {loader}.")
 
 
 def _run(clip, captioner, settings, vocab, mode, images, captions) -> list[Result]:

@@ -10,6 +10,7 @@ from typing_extensions import override
 
 from . import comfy_host
 from .ci_engine.devices import PRECISIONS
+from .ci_engine.errors import InputError
 from .ci_engine.modes import PROMPT_MODE_NAMES
 from .ci_engine.settings import Settings
 from .ci_engine.vocab import MERGED_TABLES, parse_exclusions
@@ -204,6 +205,8 @@ class Interrogate(io.ComfyNode):
         **toggles: bool,
     ) -> io.NodeOutput:
         """Prompts and captions, one per image; the prompts are also shown on the node."""
+        if mode not in PROMPT_MODE_NAMES:  # ComfyUI does not check V3 combo values
+            raise InputError(f"Unknown mode '{mode}': choose one of {', '.join(PROMPT_MODE_NAMES)}.")
         enabled = frozenset(table for name, table in TABLE_TOGGLES.items() if toggles.get(name, True))
         tables = frozenset(MERGED_TABLES) if compat else enabled
         exclusions = frozenset() if compat else parse_exclusions(exclude or "")

@@ -16,8 +16,8 @@ from typing import Any
 
 from .errors import InputError, InterrogatorError
 from .hooks import Hooks
-from .images import expand_inputs, load_image
-from .interrogator import Interrogator, Result
+from .images import check_image, expand_inputs, load_image
+from .interrogator import IMAGE_BATCH, Interrogator, Result
 from .models.bundle import ClipBundle
 from .models.caption import Captioner, load_caption_model
 from .models.clip import load_clip
@@ -25,7 +25,7 @@ from .models.registry import CAPTION_MODELS, DEFAULT_CAPTION, DEFAULT_CLIP, list
 from .modes import MODES, mode_spec
 from .settings import Settings
 from .tables import CacheSettings
-from .vocab import MERGED_TABLES, build_vocabulary, load_list, parse_exclusions
+from .vocab import MERGED_TABLES, build_vocabulary, load_user_list, parse_exclusions
 
 log = logging.getLogger("ci_engine")
 
@@ -112,7 +112,7 @@ class TqdmHooks(Hooks):
 def settings_from(args: argparse.Namespace) -> Settings:
     """The settings the arguments ask for (checked when made)."""
     tables = frozenset(t.strip() for t in args.tables.split(",") if t.strip())
-    exclusions = frozenset().union(*(parse_exclusions("\n".join(load_list(f))) for f in args.exclude))
+    exclusions = frozenset().union(*(parse_exclusions("\n".join(load_user_list(f))) for f in args.exclude))
     return Settings(
         compat=args.compat == "0.6",
         max_flavors=args.max_flavors,
@@ -148,7 +148,8 @@ def interrogate(args: argparse.Namespace) -> int:
     if args.caption == "":
         raise InputError("--caption is empty: give the caption text, or leave --caption out.")
     paths = expand_inputs(args.images)
-    images = [load_image(p) for p in paths]  # read all first: a bad file fails before models load
+    for path in paths:
+        check_image(path)  # headers only: a bad file fails before any model loads
     vocab = build_vocabulary(compat=settings.compat, extra_lists=tuple(args.labels))
     clip, captioner = load_models(args)
     hooks = TqdmHooks(enabled=not args.json)
@@ -156,13 +157,20 @@ def interrogate(args: argparse.Namespace) -> int:
     cache = CacheSettings(args.cache_dir or default_cache_dir(), download=download, hub_cache_dir=args.model_cache)
     ci = Interrogator(clip, captioner, settings, vocab=vocab, cache=cache, hooks=hooks)
     try:
-        results = ci.run(args.mode, images, None if args.caption is None else [args.caption])
+        run_in_batches(ci, args, paths)
     finally:
         hooks.close()
-    for path, result in zip(paths, results):
-        result.image = str(path)
-        print_result(result, args.json, len(paths) > 1)
     return 0
+
+
+def run_in_batches(ci: Interrogator, args: argparse.Namespace, paths: list[Path]) -> None:
+    """Decodes, interrogates and prints a batch of images at a time: memory holds one batch."""
+    for start in range(0, len(paths), IMAGE_BATCH):
+        batch = paths[start : start + IMAGE_BATCH]
+        results = ci.run(args.mode, [load_image(p) for p in batch], args.caption)
+        for path, result in zip(batch, results):
+            result.image = str(path)
+            print_result(result, args.json, len(paths) > 1)
 
 
 def list_models() -> int:

@@ -18,9 +18,23 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
             return torch.device("mps")
         return torch.device("cpu")
     try:
-        return torch.device(device)
+        chosen = torch.device(device)
     except RuntimeError as exc:
         raise InputError(f"Unknown device '{device}': use auto, cpu, cuda, cuda:N or mps.") from exc
+    _check_available(chosen)
+    return chosen
+
+
+def _check_available(device: torch.device) -> None:
+    """A device that is named but absent fails here, not deep inside torch."""
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise InputError(f"Device '{device}' asked for, but this machine has no usable CUDA GPU: use cpu or auto.")
+        if device.index is not None and device.index >= count:
+            raise InputError(f"Device '{device}' does not exist: this machine has cuda:0 to cuda:{count - 1}.")
+    elif device.type == "mps" and not torch.backends.mps.is_available():
+        raise InputError(f"Device '{device}' asked for, but MPS is not available here: use cpu or auto.")
 
 
 def resolve_dtype(precision: str, device: torch.device) -> torch.dtype:
@@ -38,3 +52,12 @@ def autocast_for(device: torch.device, dtype: torch.dtype) -> torch.autocast:
     """Upstream runs CLIP under CUDA autocast; do the same so reductions round alike."""
     enabled = device.type == "cuda" and dtype in (torch.float16, torch.bfloat16)
     return torch.autocast(device_type=device.type, dtype=dtype, enabled=enabled)
+
+
+def weights_dtype(model: torch.nn.Module) -> torch.dtype:
+    """The dtype a model computes in: its first Linear or Conv weight's, as open_clip reads it.
+    fp16/bf16 models keep norms and embeddings in fp32, so the first parameter can mislead."""
+    for module in model.modules():
+        if isinstance(module, torch.nn.Linear | torch.nn.Conv2d):
+            return module.weight.dtype
+    return next(model.parameters()).dtype

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
@@ -29,12 +31,33 @@ def expand_inputs(paths: list[str | os.PathLike]) -> list[Path]:
     return out
 
 
+def check_image(path: str | os.PathLike) -> None:
+    """Reads only the header: an ``InputError`` now for a file that is no image or far too
+    large, before any model loads; the pixels are decoded later, a batch at a time."""
+    with _opened(path):
+        pass
+
+
 def load_image(path: str | os.PathLike) -> Image.Image:
     """An RGB image, or an ``InputError`` saying why the file cannot be read."""
+    with _opened(path) as image:
+        return _decoded(path, image)
+
+
+@contextmanager
+def _opened(path: str | os.PathLike) -> Iterator[Image.Image]:
     try:
-        with Image.open(path) as image:
-            return image.convert("RGB")
+        image = Image.open(path)
     except Image.DecompressionBombError as exc:
         raise InputError(f"Image '{path}' is too large to open safely ({exc}). Resize it first.") from exc
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise InputError(f"Cannot read image '{path}': not a supported image file ({exc}).") from exc
+    with image:
+        yield image
+
+
+def _decoded(path: str | os.PathLike, image: Image.Image) -> Image.Image:
+    try:
+        return image.convert("RGB")
+    except (OSError, ValueError) as exc:
+        raise InputError(f"Cannot read image '{path}': the file is damaged ({exc}).") from exc

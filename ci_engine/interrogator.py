@@ -62,6 +62,8 @@ class Interrogator:
         self.vocab = vocab or build_vocabulary(compat=settings.compat)
         self.cache = cache
         self.hooks = hooks or Hooks()
+        if settings.compat and self.vocab.custom:
+            raise InputError("Compat mode reproduces upstream's tables only: leave the extra label lists out.")
         self._context = ModeContext(clip, self.vocab, settings, self.hooks)
 
     def prepare(self, mode: str) -> None:
@@ -89,11 +91,14 @@ class Interrogator:
         step = 1 if self.settings.compat else IMAGE_BATCH
         return torch.cat([self.clip.image_features(images[i : i + step]) for i in range(0, len(images), step)])
 
-    def run(self, mode: str, images: Sequence[Image.Image], captions: Sequence[str] | None = None) -> list[Result]:
-        """Runs ``mode`` on every image. Given captions (one, or one per image) skip the caption model."""
+    def run(
+        self, mode: str, images: Sequence[Image.Image], captions: str | Sequence[str] | None = None
+    ) -> list[Result]:
+        """Runs ``mode`` on every image (PIL images). Given captions (one, or one per image) skip
+        the caption model; a blank one leaves its image to the caption model."""
         spec = mode_spec(mode)
-        if not images:
-            raise InputError("No images to interrogate.")
+        images = checked_images(images)
+        self._check_tables(spec)
         start = time.perf_counter()
         caps = self._resolve_captions(spec, images, captions)
         if spec.build is None:
@@ -104,15 +109,21 @@ class Interrogator:
         shared = (time.perf_counter() - start) / len(images)
         return self._per_image(spec, features, caps, shared)
 
+    def _check_tables(self, spec: ModeSpec) -> None:
+        names = spec.table_names(self.vocab)
+        if spec.build is not None and names and not any(self._context.enabled(n) for n in names):
+            raise InputError(
+                f"Every label table is switched off, so mode '{spec.name}' has nothing to add: "
+                "switch a table on, or use mode 'caption'."
+            )
+
     def _resolve_captions(self, spec: ModeSpec, images, captions) -> list[str]:
-        if captions:
-            caps = list(captions) * len(images) if len(captions) == 1 else list(captions)
-            if len(caps) != len(images):
-                raise InputError(f"Got {len(captions)} captions for {len(images)} images: give one, or one per image.")
-            return caps
-        if spec.needs_caption:
-            return self.generate_captions(images)
-        return [""] * len(images)
+        caps = caption_list(captions, len(images))
+        missing = [i for i, caption in enumerate(caps) if not caption.strip()] if spec.needs_caption else []
+        if missing:
+            for i, caption in zip(missing, self.generate_captions([images[i] for i in missing])):
+                caps[i] = caption
+        return caps
 
     def _per_image(self, spec: ModeSpec, features: torch.Tensor, caps: list[str], shared: float) -> list[Result]:
         count = spec.max_flavors(self.settings)
@@ -126,3 +137,36 @@ class Interrogator:
             results.append(Result(spec.name, out.prompt, caption, seconds, analysis=out.analysis))
             self.hooks.progress("Interrogating", i + 1, len(caps))
         return results
+
+
+def checked_images(images: Sequence[Image.Image]) -> list[Image.Image]:
+    """``images`` as a list, or an ``InputError`` naming the first one that is not a usable image."""
+    if isinstance(images, Image.Image):
+        raise InputError("Pass a list of images: wrap a single image as [image].")
+    images = list(images)
+    if not images:
+        raise InputError("No images to interrogate.")
+    for i, image in enumerate(images):
+        if not isinstance(image, Image.Image):
+            raise InputError(
+                f"Image {i} is a {type(image).__name__}, not a PIL image: open files with ci_engine.load_image "
+                "and arrays with PIL.Image.fromarray."
+            )
+        if 0 in image.size:
+            raise InputError(f"Image {i} has a zero-sized side ({image.width}x{image.height}).")
+    return images
+
+
+def caption_list(captions: str | Sequence[str] | None, count: int) -> list[str]:
+    """One caption per image ("" where none was given): one caption is used for every image."""
+    if captions is None:
+        return [""] * count
+    caps = [captions] if isinstance(captions, str) else list(captions)
+    for caption in caps:
+        if not isinstance(caption, str):
+            raise InputError(f"Captions must be strings, not {type(caption).__name__} ({caption!r}).")
+    if len(caps) <= 1:
+        return (caps or [""]) * count
+    if len(caps) != count:
+        raise InputError(f"Got {len(caps)} captions for {count} images: give one, or one per image.")
+    return caps

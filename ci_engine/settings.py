@@ -29,6 +29,7 @@ class Settings:
     text_batch_size: int = 1024  # texts encoded at once: bounds peak memory of tables and chains
 
     def __post_init__(self) -> None:
+        self._check_types()
         if self.max_flavors is not None and self.max_flavors < 0:
             raise InputError(f"max_flavors must be 0 or more, not {self.max_flavors}.")
         for name in POSITIVE_SETTINGS:
@@ -39,6 +40,23 @@ class Settings:
             raise InputError(f"Unknown tables {sorted(unknown)}: choose from {', '.join(MERGED_TABLES)}.")
         if self.compat and (self.enabled_tables != frozenset(MERGED_TABLES) or self.exclusions):
             raise InputError("Compat mode reproduces upstream with every table: turn table toggles and exclusions off.")
+
+    def _check_types(self) -> None:
+        """Wrong types fail here by name: a str for a bool is truthy, a str for a set splits into letters."""
+        for name in ("compat", "clean_captions"):
+            value = getattr(self, name)
+            if not isinstance(value, bool) and not (name == "clean_captions" and value is None):
+                raise InputError(f"{name} must be True or False, not {value!r}.")
+        for name in ("max_flavors", "min_flavors", *POSITIVE_SETTINGS):
+            value = getattr(self, name)
+            whole = isinstance(value, int) and not isinstance(value, bool)
+            if not whole and not (name == "max_flavors" and value is None):
+                raise InputError(f"{name} must be a whole number, not {value!r}.")
+        for name in ("enabled_tables", "exclusions"):
+            value = getattr(self, name)
+            if isinstance(value, str) or not all(isinstance(item, str) for item in value):
+                raise InputError(f"{name} must be a set of strings, not {value!r}.")
+            object.__setattr__(self, name, frozenset(value))  # a list or set given: kept hashable and fixed
 
     @property
     def cleans_captions(self) -> bool:

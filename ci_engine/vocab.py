@@ -54,6 +54,19 @@ def load_list(path: str | os.PathLike) -> list[str]:
         raise InputError(f"Cannot read label list '{path}': {exc.strerror}. Check the path.") from exc
 
 
+def load_user_list(path: str | os.PathLike) -> list[str]:
+    """A user's list, one label per line: UTF-8 (a BOM is allowed), never guessed at."""
+    try:
+        with open(path, encoding="utf-8-sig") as f:
+            return [line.strip() for line in f.readlines()]
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"Label list '{path}' is not UTF-8 text (bad byte at offset {exc.start}): save it as UTF-8."
+        ) from exc
+    except OSError as exc:
+        raise InputError(f"Cannot read label list '{path}': {exc.strerror}. Check the path.") from exc
+
+
 def trending_labels(sites: list[str]) -> list[str]:
     """Each site bare, then "trending on", "featured on" and "contest winner" forms."""
     return (
@@ -132,7 +145,7 @@ def build_vocabulary(
 def add_custom_table(vocab: Vocabulary, path: str | os.PathLike) -> None:
     """Adds a user's ``.txt`` list as a table ranked together with the merged ones."""
     path = Path(path)
-    labels = [label for label in load_list(path) if label]
+    labels = [label for label in load_user_list(path) if label]
     if not labels:
         raise InputError(f"Label list '{path}' has no labels: put one label per line.")
     name = "custom-" + path.stem.replace(".", "_")

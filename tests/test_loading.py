@@ -5,13 +5,17 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
+import shutil
+from pathlib import Path
 
 import pytest
 import torch
 
 from ci_engine import load_caption_model, load_clip
 from ci_engine.errors import InputError, ModelNotFoundError, OfflineError
-from ci_engine.testing import TINY_CLIP_CONFIG, save_clip
+from ci_engine.models.registry import CAPTION_MODELS
+from ci_engine.testing import TINY_CLIP_CONFIG, save_clip, synthetic_images
 
 
 def test_checkpoint_with_sidecar_config(model_dir):
@@ -245,3 +249,24 @@ def test_expected_sha256_follows_open_clip():
         "https://github.com/mlfoundations/open_clip/releases/x/rn50-quickgelu-cc12m-f000538c.pt"
     ) == ("f000538c")
     assert expected_sha256("https://example.com/weights.pt") == ""
+
+
+def _hub_snapshot(cache: Path, repo: str, commit: str, model_dir: Path) -> None:
+    """A hub cache entry as huggingface_hub lays it out, holding the tiny BLIP at ``commit``."""
+    entry = cache / f"models--{repo.replace('/', '--')}"
+    shutil.copytree(model_dir / "blip", entry / "snapshots" / commit)
+    (entry / "refs").mkdir(exist_ok=True)
+    (entry / "refs" / "main").write_text(commit)
+
+
+def test_caption_models_by_name_load_their_pinned_revision_only(model_dir, tmp_path):
+    spec = CAPTION_MODELS["blip-large"]
+    assert all(re.fullmatch(r"[0-9a-f]{40}", s.revision) for s in CAPTION_MODELS.values())
+    newer = tmp_path / "newer"  # the cache holds a later commit of the repository, as main
+    _hub_snapshot(newer, spec.hub_id, "f" * 40, model_dir)
+    with pytest.raises(OfflineError, match="not available locally"):
+        load_caption_model("blip-large", cache_dir=newer, allow_download=False)
+    pinned = tmp_path / "pinned"
+    _hub_snapshot(pinned, spec.hub_id, spec.revision, model_dir)
+    captioner = load_caption_model("blip-large", cache_dir=pinned, allow_download=False)
+    assert captioner.family == "blip" and captioner.generate(synthetic_images(1), 5)

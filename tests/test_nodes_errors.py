@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 from comfy_pack import execute, interrogate_inputs, load_clip, pack_module
@@ -59,3 +61,95 @@ def test_bad_widget_values_are_clear_errors(comfy, image_batch):
             execute(comfy, "CI_LoadCLIP", clip_name="TinyCLIP.safetensors", architecture=architecture, precision="auto")
     with pytest.raises(Exception, match="No caption model"):
         execute(comfy, "CI_Interrogate", image=image_batch[:1], clip=clip, **interrogate_inputs())
+
+
+def _interrogate(comfy, image_batch, clip, **changes):
+    return {"image": image_batch[:1], "clip": clip, "caption": "x", **interrogate_inputs(), **changes}
+
+
+TABLES_OFF = {name: False for name in ("artists", "mediums", "movements", "trending", "flavors")}
+NODE_CASES = {  # case: (node, the inputs it gets given the usual ones, the text the error must hold)
+    "clip-missing": ("CI_Interrogate", lambda usual: {**usual, "clip": None}, "clip input got NoneType"),
+    "clip-is-text": ("CI_Interrogate", lambda usual: {**usual, "clip": "TinyCLIP"}, "connect the output of Load CLIP"),
+    "caption-model-is-clip": (
+        "CI_Interrogate",
+        lambda usual: {**usual, "caption_model": usual["clip"]},
+        "connect the output of Load Caption Model",
+    ),
+    "mode-not-listed": ("CI_Interrogate", lambda usual: {**usual, "mode": "analyze"}, "Unknown mode 'analyze'"),
+    "image-5d": ("CI_Interrogate", lambda usual: {**usual, "image": usual["image"][None]}, "shaped (B, H, W, C)"),
+    "image-channels-first": (
+        "CI_Interrogate",
+        lambda usual: {**usual, "image": usual["image"].permute(0, 3, 1, 2)},
+        "shaped (B, H, W, C)",
+    ),
+    "every-table-off": ("CI_Interrogate", lambda usual: {**usual, **TABLES_OFF}, "Every label table is switched off"),
+    "blank-caption-no-model": ("CI_Interrogate", lambda usual: {**usual, "caption": " \n "}, "No caption model"),
+    "negative-count-zero": (
+        "CI_NegativePrompt",
+        lambda usual: {"image": usual["image"], "clip": usual["clip"], "max_flavors": -3, "compat": False},
+        "max_flavors must be 0 or more",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(NODE_CASES))
+def test_bad_node_inputs_are_clear_errors(comfy, image_batch, case):
+    node, inputs, expected = NODE_CASES[case]
+    usual = _interrogate(comfy, image_batch, load_clip(comfy))
+    with pytest.raises(pack_module(comfy, "ci_engine.errors").InterrogatorError, match=re.escape(expected)):
+        execute(comfy, node, **inputs(usual))
+
+
+LOADER_CASES = {  # case: (node, inputs, the text the error must hold)
+    "clip-precision": (
+        "CI_LoadCLIP",
+        {"clip_name": "TinyCLIP.safetensors", "architecture": "auto", "precision": "fp8"},
+        "Unknown precision 'fp8'",
+    ),
+    "clip-hub-offline": (
+        "CI_LoadCLIP",
+        {"clip_name": "ViT-B-32/openai", "architecture": "auto", "precision": "auto"},
+        "not available locally",
+    ),
+    "caption-outside-folders": (
+        "CI_LoadCaptionModel",
+        {"model_name": "../../clip", "precision": "auto"},
+        "neither a known name nor a folder",
+    ),
+    "caption-hub-offline": (
+        "CI_LoadCaptionModel",
+        {"model_name": "blip-base", "precision": "auto"},
+        "not available locally",
+    ),
+    "caption-precision": (
+        "CI_LoadCaptionModel",
+        {"model_name": "tiny-blip", "precision": "fp8"},
+        "Unknown precision 'fp8'",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(LOADER_CASES))
+def test_bad_loader_inputs_are_clear_errors(comfy, case):
+    node, inputs, expected = LOADER_CASES[case]
+    with pytest.raises(pack_module(comfy, "ci_engine.errors").InterrogatorError, match=re.escape(expected)):
+        execute(comfy, node, **inputs)
+
+
+@pytest.mark.parametrize("pixels", [float("nan"), float("inf"), -5.0])
+def test_pixels_outside_zero_to_one_still_give_a_prompt(comfy, image_batch, pixels):
+    image = image_batch[:1].clone()
+    image[:, :8] = pixels
+    prompts = execute(comfy, "CI_Interrogate", **_interrogate(comfy, image_batch, load_clip(comfy), image=image)).args[
+        0
+    ]
+    assert len(prompts) == 1 and prompts[0].startswith("x, ")
+
+
+def test_fp16_clip_on_a_cpu_gives_a_prompt(comfy, image_batch):
+    clip = execute(comfy, "CI_LoadCLIP", clip_name="TinyCLIP.safetensors", architecture="auto", precision="fp16").args[
+        0
+    ]
+    prompts = execute(comfy, "CI_Interrogate", **_interrogate(comfy, image_batch, clip)).args[0]
+    assert prompts[0].startswith("x, ") and len(prompts[0].split(", ")) > 4

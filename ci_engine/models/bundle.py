@@ -13,7 +13,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from ..devices import autocast_for
+from ..devices import autocast_for, weights_dtype
 from ..text.encoder import TextEncoder
 from ..text.tokens import Tokens
 from ..text.tower import normalize
@@ -46,8 +46,8 @@ class ClipBundle(nn.Module):
 
     @property
     def dtype(self) -> torch.dtype:
-        """The CLIP weights' dtype."""
-        return next(self.model.parameters()).dtype
+        """The dtype CLIP computes in (its matmul weights')."""
+        return weights_dtype(self.model)
 
     @property
     def embed_dim(self) -> int:
@@ -75,5 +75,7 @@ class ClipBundle(nn.Module):
     def image_features(self, images: Sequence[Image.Image]) -> torch.Tensor:
         """Normalised image features (B, D), one row per image, in the model's dtype."""
         batch = torch.stack([self.preprocess(image) for image in images]).to(self.device)
+        if self.device.type != "cuda":  # CUDA autocasts, as upstream; elsewhere fp16/bf16 weights need it cast
+            batch = batch.to(self.dtype)
         with self.autocast():
             return normalize(self.model.encode_image(batch))

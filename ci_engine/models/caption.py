@@ -101,16 +101,16 @@ def _check_safe_weights(folder: Path) -> None:
     )
 
 
-def resolve_caption_source(name: str) -> tuple[str, str, bool]:
-    """(source, family, is_local) for a short name or a local HF-format folder."""
+def resolve_caption_source(name: str) -> tuple[str, str, str | None]:
+    """(source, family, hub revision) for a short name; a local HF-format folder has no revision."""
     if name in CAPTION_MODELS:
         spec = CAPTION_MODELS[name]
-        return spec.hub_id, spec.family, False
+        return spec.hub_id, spec.family, spec.revision
     folder = Path(name)
     if folder.is_dir():
         family = _family_of_folder(folder)
         _check_safe_weights(folder)
-        return str(folder), family, True
+        return str(folder), family, None
     raise ModelNotFoundError(
         f"Unknown caption model '{name}': use one of {', '.join(CAPTION_MODELS)}, or a local model folder."
     )
@@ -145,11 +145,14 @@ def load_caption_model(
     """
     from transformers import AutoProcessor
 
-    source, family, local = resolve_caption_source(name)
+    source, family, revision = resolve_caption_source(name)
+    local = revision is None
     dev = resolve_device(device)
     dtype = resolve_dtype(caption_precision(family, precision, auto_precision), dev)
     offline = local or not hub.downloads_allowed(allow_download)
     common = {"cache_dir": cache_dir, "local_files_only": offline, "trust_remote_code": False}
+    if revision:
+        common["revision"] = revision  # the pinned commit, also when found in the cache offline
     try:
         safe = {"use_safetensors": True} if local else {}  # hub names: safetensors first, else weights_only
         model = _model_class(family).from_pretrained(source, **common, **safe, **_dtype_kwarg(dtype))

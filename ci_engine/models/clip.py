@@ -214,6 +214,8 @@ def _checkpoint_arch(name: str, path: Path, config) -> tuple[str, str]:
 
 def _load_checkpoint(name: str, checkpoint, config, dev, dtype, cache_dir, allow_download):
     path = Path(checkpoint)
+    if path.is_dir():
+        raise InputError(f"CLIP checkpoint '{path}' is a folder: give the weights file inside it.")
     if not path.is_file():
         raise ModelNotFoundError(f"CLIP checkpoint '{path}' does not exist. Check the path.")
     if path.suffix not in CHECKPOINT_SUFFIXES:

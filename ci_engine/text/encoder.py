@@ -17,7 +17,7 @@ from functools import partial
 import numpy as np
 import torch
 
-from ..devices import autocast_for
+from ..devices import autocast_for, weights_dtype
 from . import prefix_attention
 from .tokens import TokenIds, Tokens
 from .tower import TextTower, normalize, prefix_ineligible_reason, truncation_ineligible_reason
@@ -93,8 +93,8 @@ class TextEncoder:
         self.min_rows = max(1, MIN_BATCH_VALUES // width)
 
     def _context(self):
-        param = next(self.model.parameters())
-        return param.device, autocast_for(param.device, param.dtype)
+        device = next(self.model.parameters()).device
+        return device, autocast_for(device, weights_dtype(self.model))
 
     @torch.no_grad()
     def encode_exact(self, texts: Sequence[str]) -> torch.Tensor:
