@@ -22,6 +22,10 @@ import torch
 from PIL import Image
 
 from .ci_engine import CacheSettings, Captioner, ClipBundle, Hooks, Interrogator, Result, Settings
+from .ci_engine.dataset.files import find_images
+from .ci_engine.dataset.local import run_local
+from .ci_engine.dataset.manifest import Manifest
+from .ci_engine.dataset.work import DatasetHooks, DatasetOptions, Summary
 from .ci_engine.errors import InputError, ModelNotFoundError
 from .ci_engine.models import hub
 from .ci_engine.models.caption import load_caption_model
@@ -229,9 +233,7 @@ def interrogate(
 
     A non-blank ``caption`` is used for every image instead of the caption model.
     """
-    _check_model(clip, ClipBundle, "clip", "Load CLIP (Interrogator)")
-    if captioner is not None:
-        _check_model(captioner, Captioner, "caption_model", "Load Caption Model (Interrogator)")
+    _check_models(clip, captioner)
     images = tensor_to_images(image)
     captions = [caption] if caption.strip() else None
     vocab = build_vocabulary(compat=settings.compat)
@@ -251,10 +253,14 @@ def interrogate(
             ) from exc
 
 
-def _check_model(model: object, kind: type, name: str, loader: str) -> None:
+def _check_models(clip: object, captioner: object) -> None:
     """A workflow (API JSON) can put any value on a model input: say which node it must come from."""
-    if not isinstance(model, ManagedModel) or not isinstance(model.module, kind):
-        raise InputError(f"The {name} input got {type(model).__name__}: connect the output of {loader}.")
+    wanted = [(clip, ClipBundle, "clip", "Load CLIP"), (captioner, Captioner, "caption_model", "Load Caption Model")]
+    for model, kind, name, loader in wanted if captioner is not None else wanted[:1]:
+        if not isinstance(model, ManagedModel) or not isinstance(model.module, kind):
+            raise InputError(
+                f"The {name} input got {type(model).__name__}: connect the output of {loader} (Interrogator)."
+            )
 
 
 def _run(clip, captioner, settings, vocab, mode, images, captions) -> list[Result]:
@@ -263,3 +269,25 @@ def _run(clip, captioner, settings, vocab, mode, images, captions) -> list[Resul
     hooks = ComfyHooks(clip, captioner)
     ci = Interrogator(bundle, caption_module, settings, vocab=vocab, cache=embeds_cache(), hooks=hooks)
     return ci.run(mode, images, captions)
+
+
+MANIFEST = "interrogator_manifest.jsonl"
+
+
+def caption_dataset(
+    clip: ManagedModel,
+    captioner: ManagedModel | None,
+    settings: Settings,
+    options: DatasetOptions,
+    root: Path,
+    recursive: bool,
+) -> Summary:
+    """Captions the dataset folder ``root`` (checked to be under a dataset root) with ComfyUI
+    managing the models; the manifest is ``root/interrogator_manifest.jsonl``."""
+    _check_models(clip, captioner)
+    hooks = ComfyHooks(clip, captioner)
+    vocab = build_vocabulary(compat=settings.compat)
+    caption_module = captioner.module if captioner is not None else None
+    ci = Interrogator(clip.module, caption_module, settings, vocab, embeds_cache(), DatasetHooks(hooks))
+    images = find_images(root, recursive)
+    return run_local(ci, images, root, Manifest(root / MANIFEST), options, hooks)

@@ -9,36 +9,25 @@ from comfy_api.latest import ComfyExtension, io, ui
 from typing_extensions import override
 
 from . import comfy_host
-from .ci_engine.devices import PRECISIONS
 from .ci_engine.errors import InputError
 from .ci_engine.modes import PROMPT_MODE_NAMES
 from .ci_engine.settings import Settings
 from .ci_engine.vocab import MERGED_TABLES, parse_exclusions
 from .comfy_host import ManagedModel
-
-CATEGORY = "CLIP Interrogator"
-CIClip = io.Custom("CI_CLIP")
-CICaptionModel = io.Custom("CI_CAPTION_MODEL")
-# widget name -> one of MERGED_TABLES; saved workflows keep widget values by position, so
-# this order stays as released
-TABLE_TOGGLES = {
-    "artists": "artists",
-    "mediums": "mediums",
-    "movements": "movements",
-    "trending": "trendings",
-    "flavors": "flavors",
-}
+from .node_widgets import (
+    CATEGORY,
+    TABLE_TOGGLES,
+    CICaptionModel,
+    CIClip,
+    caption_inputs,
+    max_flavors_input,
+    mode_input,
+    precision_input,
+    table_inputs,
+)
+from .nodes_dataset import CaptionDataset
 
 comfy_host.register_folders()
-
-
-def _precision_input() -> io.Combo.Input:
-    return io.Combo.Input(
-        "precision",
-        options=["auto", *PRECISIONS],
-        default="auto",
-        tooltip="auto: ComfyUI's choice for your GPU (fp16/bf16), fp32 on CPU.",
-    )
 
 
 class LoadCLIP(io.ComfyNode):
@@ -69,7 +58,7 @@ class LoadCLIP(io.ComfyNode):
                     default="auto",
                     tooltip=("For checkpoint files: auto reads the sidecar config (name.json beside the file)."),
                 ),
-                _precision_input(),
+                precision_input(),
             ],
             outputs=[CIClip.Output(display_name="clip", tooltip="CLIP with its label tables.")],
         )
@@ -101,7 +90,7 @@ class LoadCaptionModel(io.ComfyNode):
                         "folder in models/clip_interrogator/caption."
                     ),
                 ),
-                _precision_input(),
+                precision_input(),
             ],
             outputs=[CICaptionModel.Output(display_name="caption_model", tooltip="The caption model.")],
         )
@@ -110,13 +99,6 @@ class LoadCaptionModel(io.ComfyNode):
     def execute(cls, model_name: str, precision: str) -> io.NodeOutput:
         """Loads the model; errors name the bad value."""
         return io.NodeOutput(comfy_host.load_managed_captioner(model_name, precision))
-
-
-def _table_inputs() -> list[io.Boolean.Input]:
-    return [
-        io.Boolean.Input(name, default=True, tooltip=f"Rank the {name} labels (ignored in compat).")
-        for name in TABLE_TOGGLES
-    ]
 
 
 class Interrogate(io.ComfyNode):
@@ -134,41 +116,15 @@ class Interrogate(io.ComfyNode):
             inputs=[
                 io.Image.Input("image", tooltip="One or more images; each gets its own prompt."),
                 CIClip.Input("clip", tooltip="From Load CLIP (Interrogator)."),
-                io.Combo.Input(
-                    "mode",
-                    options=list(PROMPT_MODE_NAMES),
-                    default="best",
-                    tooltip=(
-                        "best: caption + greedily chained labels (slowest, closest); classic: caption, medium, "
-                        "artist, trending, movement, flavors; fast: caption + top labels; negative: labels least "
-                        "like the image; caption: the caption alone."
-                    ),
-                ),
-                io.Int.Input(
-                    "max_flavors",
-                    default=-1,
-                    min=-1,
-                    max=256,
-                    tooltip="Labels to add at most; -1: the mode's own default (as upstream: 32, classic 3).",
-                ),
+                mode_input(),
+                max_flavors_input(),
                 io.Boolean.Input(
                     "compat",
                     default=False,
                     tooltip=("Reproduce clip-interrogator 0.6.0's prompts exactly (all tables, no exclusions)."),
                 ),
-                *_table_inputs(),
-                CICaptionModel.Input(
-                    "caption_model",
-                    optional=True,
-                    tooltip=("From Load Caption Model; not needed when a caption text is given."),
-                ),
-                io.String.Input(
-                    "caption",
-                    optional=True,
-                    default="",
-                    multiline=True,
-                    tooltip=("Use this caption instead of a caption model (leave empty to caption each image)."),
-                ),
+                *table_inputs(),
+                *caption_inputs(),
                 io.String.Input(
                     "exclude",
                     optional=True,
@@ -291,8 +247,8 @@ class InterrogatorExtension(ComfyExtension):
 
     @override
     async def get_node_list(self) -> list[type[io.ComfyNode]]:
-        """The five nodes."""
-        return [LoadCLIP, LoadCaptionModel, Interrogate, NegativePrompt, Analyze]
+        """The six nodes."""
+        return [LoadCLIP, LoadCaptionModel, Interrogate, NegativePrompt, Analyze, CaptionDataset]
 
 
 async def comfy_entrypoint() -> InterrogatorExtension:

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import tempfile
 from pathlib import Path
 
 import torch
 
+from .atomic import write_atomic
 from .errors import InputError
 from .models import hub
 from .models.registry import CACHE_REPO, PUBLISHED_CACHE_MODELS, sanitized_model_name
@@ -89,33 +88,13 @@ def read_cache(path: Path, labels: list[str], dim: int) -> torch.Tensor | None:
 
 
 def write_cache(path: Path, embeds: torch.Tensor, labels: list[str]) -> None:
-    """Writes atomically and durably: a synced temp file in the same folder, then a rename.
-
-    The file gets the usual permissions (0666 less the umask), not the temp file's 0600.
-    """
+    """Writes atomically and durably (``atomic.write_atomic``), with the usual permissions."""
     from safetensors.torch import save
 
-    path.parent.mkdir(parents=True, exist_ok=True)
     data = save(
         {"embeds": embeds.detach().to("cpu", torch.float16).contiguous(), "hash": hash_tensor(labels_hash(labels))}
     )
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    current = os.umask(0)  # the only way to read it; set straight back
-    os.umask(current)
-    return current
+    write_atomic(path, data)
 
 
 def published_cache(model_name: str, key: str, cache_dir: str | None, allow_download: bool) -> Path | None:

@@ -118,3 +118,15 @@ def ensure_tables(
             if local is not None:
                 _store(local, embeds, labels)
         bundle.tables[key] = LabelTable(name, labels, embeds.to(bundle.device, bundle.dtype))
+
+
+def export_tables(bundle: ClipBundle) -> dict[str, tuple[str, list[str], torch.Tensor]]:
+    """The prepared tables as plain data (cache key -> name, labels, fp16 CPU embeddings), to
+    hand to other processes (Ray actors) so they never build them again."""
+    return {key: (t.name, t.labels, t.embeds.detach().to("cpu", torch.float16)) for key, t in bundle.tables.items()}
+
+
+def install_tables(bundle: ClipBundle, exported: dict[str, tuple[str, list[str], torch.Tensor]]) -> None:
+    """Puts ``export_tables``' output into ``bundle``, on its device and dtype."""
+    for key, (name, labels, embeds) in exported.items():
+        bundle.tables[key] = LabelTable(name, labels, embeds.to(bundle.device, bundle.dtype))

@@ -5,6 +5,7 @@ Like ``numpy.testing``: nothing in the engine imports this module; it never touc
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -122,3 +123,47 @@ def write_vocab_subset(folder: Path, flavor_step: int = 30, artist_step: int = 2
     for name, labels in subset.items():
         (folder / f"{name}.txt").write_text("\n".join(labels), encoding="utf-8")
     return folder
+
+
+DATASET_FORMATS = (("png", "PNG"), ("jpg", "JPEG"), ("webp", "WEBP"), ("bmp", "BMP"), ("gif", "GIF"))
+BAD_KINDS = ("truncated", "bomb", "empty")
+
+
+def make_dataset(root: Path, count: int, bad: int = 3, seed: int = 0, sides: tuple[int, int] = (24, 96)) -> list[Path]:
+    """``count`` images in nested folders (``a/``, ``a/b/``, ``c/``), mixed formats, sides
+    drawn from ``sides``; the last ``bad`` are damaged: pixels cut short, a header claiming
+    20000x10000, an empty file. Returns the paths of the good ones."""
+    rng = np.random.RandomState(seed)
+    folders = [root, root / "a", root / "a" / "b", root / "c"]
+    good = []
+    for i in range(count):
+        suffix, fmt = DATASET_FORMATS[i % len(DATASET_FORMATS)]
+        path = folders[i % len(folders)] / f"img{i:05}.{suffix}"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        side = int(rng.randint(*sides))
+        arr = rng.rand(side, side + int(rng.randint(0, 40)), 3) * 255
+        Image.fromarray(arr.astype(np.uint8)).save(path, fmt)
+        if i >= count - bad:
+            _damage(path, BAD_KINDS[(count - 1 - i) % len(BAD_KINDS)])
+        else:
+            good.append(path)
+    return good
+
+
+def _damage(path: Path, kind: str) -> None:
+    if kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "truncated":
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) // 3])
+    else:  # a PNG whose header claims 20000 x 10000 pixels: a decompression bomb
+        import struct
+        import zlib
+
+        buffer = io.BytesIO()
+        Image.new("RGB", (8, 8)).save(buffer, "PNG")
+        data = bytearray(buffer.getvalue())
+        ihdr = data.index(b"IHDR")
+        data[ihdr + 4 : ihdr + 12] = struct.pack(">II", 20000, 10000)
+        data[ihdr + 17 : ihdr + 21] = struct.pack(">I", zlib.crc32(bytes(data[ihdr : ihdr + 17])))
+        path.write_bytes(bytes(data))

@@ -51,6 +51,8 @@ def comfy(tmp_path_factory, model_dir):
     shutil.copytree(model_dir / "clip", models / "clip_interrogator" / "clip")
     shutil.copytree(model_dir / "blip", models / "clip_interrogator" / "caption" / "tiny-blip")
     folder_paths.models_dir = str(models)
+    (models.parent / "input").mkdir(exist_ok=True)
+    folder_paths.set_input_directory(str(models.parent / "input"))  # dataset folders live here
     for name in list(folder_paths.folder_names_and_paths):
         if name.startswith("clip_interrogator"):
             del folder_paths.folder_names_and_paths[name]

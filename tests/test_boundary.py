@@ -2,13 +2,14 @@
 
 Layers, lowest first; a module may import its own layer and those below it:
 
-    base      errors, hooks, devices, version
+    base      errors, hooks, devices, version, atomic
     text      ci_engine.text (tokens, tower, prefix attention, encoder)
     models    ci_engine.models (registry, hub, bundle, CLIP and caption loading)
     core      vocab, cache, tables, ranking, chain, modes, settings, interrogator, images
-    front     cli, __main__, testing, and the package's __init__
+    dataset   ci_engine.dataset (captioning folders: files, manifest, loader, runners)
+    front     cli, cli_args, cli_dataset, __main__, testing, and the package's __init__
     host      comfy_host.py (the only module that talks to ComfyUI's model management)
-    nodes     nodes.py, then the pack's __init__.py
+    nodes     node_widgets.py, nodes.py, nodes_dataset.py, then the pack's __init__.py
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 ENGINE = ROOT / "ci_engine"
-LAYERS = ["base", "text", "models", "core", "front", "host", "nodes"]
-BASE = {"errors", "hooks", "devices", "version"}
-FRONT = {"cli", "__main__", "testing", "__init__"}
+LAYERS = ["base", "text", "models", "core", "dataset", "front", "host", "nodes"]
+BASE = {"errors", "hooks", "devices", "version", "atomic"}
+FRONT = {"cli", "cli_args", "cli_dataset", "__main__", "testing", "__init__"}
 COMFY_MODULES = {"comfy", "comfy_api", "comfy_extras", "folder_paths", "comfy_execution", "server", "execution"}
 MAX_MODULE_LINES = 300
 MAX_FUNCTION_LINES = 40
@@ -37,12 +38,12 @@ def module_name(path: Path) -> str:
 def layer_of(module: str) -> str:
     if module == "comfy_host":
         return "host"
-    if module in ("nodes", "pack"):
+    if module in ("nodes", "nodes_dataset", "node_widgets", "pack"):
         return "nodes"
     parts = module.split(".")
     if len(parts) == 1 or parts[1] in FRONT:
         return "front"
-    if parts[1] in ("text", "models"):
+    if parts[1] in ("text", "models", "dataset"):
         return parts[1]
     return "base" if parts[1] in BASE else "core"
 
@@ -64,7 +65,8 @@ def imports_of(path: Path) -> set[str]:
 
 
 def sources() -> dict[str, Path]:
-    files = sorted(ENGINE.rglob("*.py")) + [ROOT / "comfy_host.py", ROOT / "nodes.py"]
+    nodes = [ROOT / name for name in ("node_widgets.py", "nodes.py", "nodes_dataset.py")]
+    files = sorted(ENGINE.rglob("*.py")) + [ROOT / "comfy_host.py", *nodes]
     return {module_name(path): path for path in files}
 
 
@@ -87,7 +89,11 @@ def graph() -> dict[str, set[str]]:
 
 def test_engine_never_imports_comfyui():
     offenders = {
-        module: sorted(n for n in imports_of(path) if n.split(".")[0] in COMFY_MODULES | {"nodes", "comfy_host"})
+        module: sorted(
+            n
+            for n in imports_of(path)
+            if n.split(".")[0] in COMFY_MODULES | {"nodes", "nodes_dataset", "node_widgets", "comfy_host"}
+        )
         for module, path in sources().items()
         if module.startswith("ci_engine")
     }

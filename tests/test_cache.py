@@ -11,6 +11,7 @@ import pytest
 import torch
 from safetensors.numpy import load_file as load_numpy
 
+from ci_engine import atomic
 from ci_engine import cache as embed_cache
 from ci_engine.hooks import Hooks
 from ci_engine.tables import CacheSettings, ensure_tables
@@ -86,7 +87,7 @@ def test_failed_write_leaves_no_partial_file(tmp_path, monkeypatch):
     def explode(fd):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(embed_cache.os, "fsync", explode)  # after the bytes went to the temp file
+    monkeypatch.setattr(atomic.os, "fsync", explode)  # after the bytes went to the temp file
     path = tmp_path / "m_things.safetensors"
     with pytest.raises(OSError):
         embed_cache.write_cache(path, unit_rows(4, 3), LABELS)

@@ -14,18 +14,20 @@ from comfy_pack import REAL, ROOT, execute, interrogate_inputs, load_clip, our_p
 
 
 def test_pack_exports_only_the_v3_entry_point(comfy):
-    exported = {k for k in vars(comfy.pack) if not k.startswith("__")} - {"nodes", "comfy_host", "ci_engine"}
+    modules = {"nodes", "nodes_dataset", "node_widgets", "comfy_host", "ci_engine"}
+    exported = {k for k in vars(comfy.pack) if not k.startswith("__")} - modules
     assert exported == {"comfy_entrypoint", "WEB_DIRECTORY"}
     assert (ROOT / comfy.pack.WEB_DIRECTORY).is_dir()
 
 
-def test_five_prefixed_nodes_with_tooltips_and_own_wire_types(comfy):
+def test_six_prefixed_nodes_with_tooltips_and_own_wire_types(comfy):
     assert set(comfy.nodes) == {
         "CI_LoadCLIP",
         "CI_LoadCaptionModel",
         "CI_Interrogate",
         "CI_NegativePrompt",
         "CI_Analyze",
+        "CI_CaptionDataset",
     }
     for cls in comfy.nodes.values():
         schema = cls.GET_SCHEMA()
@@ -42,7 +44,7 @@ def test_node_choices_come_from_the_mode_table(comfy):
     from ci_engine.modes import MODES
     from ci_engine.vocab import MERGED_TABLES
 
-    nodes = pack_module(comfy, "nodes")
+    nodes = pack_module(comfy, "node_widgets")
     inputs = {i.id: i for i in comfy.nodes["CI_Interrogate"].GET_SCHEMA().inputs}
     assert inputs["mode"].options == [name for name, spec in MODES.items() if spec.gives_prompt]
     assert set(nodes.TABLE_TOGGLES.values()) == set(MERGED_TABLES)

@@ -7,6 +7,16 @@ import os
 supported_pt_extensions = {".ckpt", ".pt", ".pt2", ".bin", ".pth", ".safetensors", ".pkl", ".sft"}
 models_dir = os.environ.get("CI_STUB_MODELS_DIR", os.path.join(os.getcwd(), "models"))
 folder_names_and_paths: dict[str, tuple[list[str], set[str]]] = {}
+input_directory = os.environ.get("CI_STUB_INPUT_DIR", os.path.join(os.getcwd(), "input"))
+
+
+def get_input_directory() -> str:
+    return input_directory
+
+
+def set_input_directory(path: str) -> None:
+    global input_directory
+    input_directory = path
 
 
 def add_model_folder_path(folder_name: str, full_folder_path: str, is_default: bool = False) -> None:

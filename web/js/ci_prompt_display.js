@@ -1,8 +1,8 @@
-// Shows the prompts of Interrogate / NegativePrompt on the node after a run: a read-only
+// Shows the prompts of Interrogate / NegativePrompt (Caption Dataset: its summary) after a run: a read-only
 // text area (never saved into the workflow) with a copy-to-clipboard button.
 import { app } from "../../../scripts/app.js"; // served from /extensions/<pack>/js/
 
-const NODE_TYPES = new Set(["CI_Interrogate", "CI_NegativePrompt"]);
+const NODE_TYPES = new Set(["CI_Interrogate", "CI_NegativePrompt", "CI_CaptionDataset"]);
 const WIDGET_NAME = "ci_prompt_display";
 
 async function copyText(text) {
@@ -17,14 +17,14 @@ async function copyText(text) {
   scratch.remove();
 }
 
-function buildDisplay() {
+function buildDisplay(what) {
   const box = document.createElement("div");
   box.className = "ci-prompt-display";
   box.style.cssText = "display:flex;flex-direction:column;gap:4px;width:100%;height:100%;";
   const area = document.createElement("textarea");
   area.readOnly = true;
   area.className = "comfy-multiline-input";
-  area.placeholder = "The prompt appears here after a run.";
+  area.placeholder = `The ${what} appears here after a run.`;
   area.style.cssText = "flex:1;min-height:60px;resize:none;opacity:0.85;";
   const button = document.createElement("button");
   button.textContent = "Copy prompt";
@@ -41,7 +41,7 @@ function buildDisplay() {
 function display(node) {
   const existing = node.widgets?.find((w) => w.name === WIDGET_NAME);
   if (existing) return existing;
-  const { box, area } = buildDisplay();
+  const { box, area } = buildDisplay(node.comfyClass === "CI_CaptionDataset" ? "summary" : "prompt");
   const widget = node.addDOMWidget(WIDGET_NAME, "ci_prompt", box, {
     serialize: false,
     getValue: () => area.value,

@@ -1,0 +1,169 @@
+"""What the command lines share: model and table arguments, progress bars, loading."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError, InterrogatorError
+from .hooks import Hooks
+from .interrogator import Interrogator
+from .models.bundle import ClipBundle
+from .models.caption import Captioner, load_caption_model
+from .models.clip import load_clip
+from .models.registry import CAPTION_MODELS, DEFAULT_CAPTION, DEFAULT_CLIP
+from .modes import MODES, mode_spec
+from .settings import Settings
+from .tables import CacheSettings
+from .vocab import MERGED_TABLES, build_vocabulary, load_user_list, parse_exclusions
+
+
+def default_cache_dir() -> Path:
+    """Label-embedding cache: $CI_ENGINE_CACHE, else ~/.cache/ci_engine/embeds."""
+    env = os.environ.get("CI_ENGINE_CACHE")
+    base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "ci_engine" / "embeds"
+    return Path(env) if env else base
+
+
+def add_model_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments every command shares: models, label tables, caches, device, threads."""
+    defaults = ", ".join(f"{name} {spec.default_max_flavors}" for name, spec in MODES.items() if spec.build)
+    add = p.add_argument
+    add("--clip", help=f"ARCH/PRETRAINED (default {DEFAULT_CLIP}), or ARCH with --clip-checkpoint")
+    add("--clip-checkpoint", metavar="FILE", help="local CLIP weights (.safetensors preferred)")
+    add("--clip-config", metavar="FILE.json", help="open_clip model config for a custom architecture")
+    add(
+        "--caption-model",
+        default=DEFAULT_CAPTION,
+        metavar="NAME_OR_DIR",
+        help=f"{', '.join(CAPTION_MODELS)}, or a folder",
+    )
+    add("--caption", metavar="TEXT", help="use this caption; no caption model is loaded")
+    add("--compat", choices=["0.6"], help="reproduce clip-interrogator 0.6.0's prompts exactly")
+    add("--max-flavors", type=int, metavar="N", help=f"labels to add (analyze: per table); default: {defaults}")
+    add("--tables", default=",".join(MERGED_TABLES), help="comma-separated tables to rank")
+    add("--labels", action="append", default=[], metavar="FILE.txt", help="extra label list (repeatable)")
+    add("--exclude", action="append", default=[], metavar="FILE.txt", help="labels never to use")
+    add("--cache-dir", type=Path, help=f"label-embedding cache (default {default_cache_dir()})")
+    add("--model-cache", metavar="DIR", help="where downloaded models go (default: the HF hub cache)")
+    add("--download-cache", action="store_true", help="fetch upstream's published label embeddings")
+    add("--offline", action="store_true", help="never download; use local files only")
+    add("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    add("--precision", default="auto", choices=["auto", "fp16", "bf16", "fp32"])
+    add(
+        "--batch-size",
+        type=int,
+        default=1024,
+        metavar="N",
+        help="texts encoded at once (lower it if memory runs short)",
+    )
+    add("--threads", type=int, metavar="N", help="CPU threads for torch; 1 is faster when other jobs share the CPU")
+    add("-v", "--verbose", action="store_true", help="log what is loaded and computed")
+
+
+class TqdmHooks(Hooks):
+    """Progress bars on stderr, one per stage."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self._bars: dict[str, Any] = {}
+
+    def progress(self, stage: str, done: int, total: int) -> None:
+        """Advances (or opens) the bar of ``stage``; closes it when done."""
+        if not self.enabled:
+            return
+        from tqdm import tqdm
+
+        bar = self._bars.get(stage)
+        if bar is None or bar.total != total or done < bar.n:
+            if bar is not None:
+                bar.close()
+            bar = self._bars[stage] = tqdm(total=total, desc=stage, leave=False)
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+            del self._bars[stage]
+
+    def close(self) -> None:
+        """Closes every open bar."""
+        for bar in self._bars.values():
+            bar.close()
+        self._bars.clear()
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    """The settings the arguments ask for (checked when made)."""
+    tables = frozenset(t.strip() for t in args.tables.split(",") if t.strip())
+    exclusions = frozenset().union(*(parse_exclusions("\n".join(load_user_list(f))) for f in args.exclude))
+    return Settings(
+        compat=args.compat == "0.6",
+        max_flavors=args.max_flavors,
+        enabled_tables=tables,
+        exclusions=exclusions,
+        text_batch_size=args.batch_size,
+    )
+
+
+def load_models(args: argparse.Namespace, with_caption_model: bool = True) -> tuple[ClipBundle, Captioner | None]:
+    """The CLIP bundle, and the caption model when the mode needs one and no caption is given
+    (and ``with_caption_model``)."""
+    common = {"device": args.device, "precision": args.precision, "cache_dir": args.model_cache}
+    common["allow_download"] = not args.offline
+    if args.clip_checkpoint:
+        clip = load_clip(args.clip or "", checkpoint=args.clip_checkpoint, config=args.clip_config, **common)
+    else:
+        clip = load_clip(args.clip or DEFAULT_CLIP, config=args.clip_config, **common)
+    captioner = None
+    if with_caption_model and mode_spec(args.mode).needs_caption and args.caption is None:
+        captioner = load_caption_model(args.caption_model, **common)
+    return clip, captioner
+
+
+def apply_threads(threads: int | None) -> None:
+    """Sets torch's CPU threads when asked (this process is ours: a host's are never touched)."""
+    if threads is None:
+        return
+    if threads < 1:
+        raise InputError(f"--threads must be at least 1, not {threads}.")
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def configure_logging(verbose: bool) -> None:
+    """Warnings on stderr; with ``verbose``, what is loaded and computed too."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s: %(message)s")
+
+
+def check_caption(caption: str | None) -> None:
+    """An empty ``--caption`` is a mistake: said before any model loads."""
+    if caption == "":
+        raise InputError("--caption is empty: give the caption text, or leave --caption out.")
+
+
+def build_interrogator(
+    args: argparse.Namespace, settings: Settings, hooks: Hooks, with_caption_model: bool = True
+) -> Interrogator:
+    """Loads the vocabulary and models the arguments name; label caches in ``--cache-dir``."""
+    vocab = build_vocabulary(compat=settings.compat, extra_lists=tuple(args.labels))
+    clip, captioner = load_models(args, with_caption_model)
+    download = args.download_cache and not args.offline
+    cache = CacheSettings(args.cache_dir or default_cache_dir(), download=download, hub_cache_dir=args.model_cache)
+    return Interrogator(clip, captioner, settings, vocab=vocab, cache=cache, hooks=hooks)
+
+
+def guarded(run: Callable[[], int]) -> int:
+    """Runs a command: a user error is one ``error: …`` line on stderr and status 2."""
+    try:
+        return run()
+    except InterrogatorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

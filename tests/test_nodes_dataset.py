@@ -1,0 +1,73 @@
+"""Caption Dataset (Interrogator): folders under ComfyUI's input folder only, progress per
+image, Cancel between images with finished sidecars kept, and resume."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from comfy_pack import execute, load_clip, pack_module
+
+from ci_engine.testing import make_dataset
+
+
+@pytest.fixture
+def input_dir(comfy) -> Path:
+    root = Path(comfy.folder_paths.get_input_directory())
+    yield root
+    for child in root.iterdir():
+        shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+
+
+def caption(comfy, folder: str, **changes):
+    inputs = {"folder": folder, "clip": load_clip(comfy), "mode": "fast", "max_flavors": 6, "prefix": "ohwx"}
+    inputs |= {"suffix": "", "on_existing": "skip", "recursive": True, "caption": "a photo", **changes}
+    return execute(comfy, "CI_CaptionDataset", **inputs)
+
+
+def test_captions_a_folder_under_input(comfy, input_dir):
+    good = make_dataset(input_dir / "set", 6, bad=1)
+    menu = comfy.nodes["CI_CaptionDataset"].GET_SCHEMA().inputs[0].options
+    assert {"set", "set/a", "set/c"} <= set(menu)
+    output = caption(comfy, "set")
+    assert output.args[0].startswith("5 written, 0 skipped, 1 failed; manifest: ")
+    assert sorted(input_dir.rglob("*.txt")) == sorted(p.with_suffix(".txt") for p in good)
+    assert all(p.with_suffix(".txt").read_text().startswith("ohwx, a photo, ") for p in good)
+    assert (input_dir / "set" / "interrogator_manifest.jsonl").is_file()
+
+
+@pytest.mark.parametrize("folder", ["../outside", "/etc", "set/../..", "link-out"])
+def test_folders_outside_the_roots_are_refused(comfy, input_dir, tmp_path, folder):
+    make_dataset(input_dir / "set", 1, bad=0)
+    make_dataset(tmp_path / "outside", 1, bad=0)
+    os.symlink(tmp_path / "outside", input_dir / "link-out")
+    errors = pack_module(comfy, "ci_engine.errors")
+    with pytest.raises(errors.InputError, match="Dataset folder"):
+        caption(comfy, folder)
+    assert not list(tmp_path.rglob("*.txt"))
+    assert "link-out" not in comfy.nodes["CI_CaptionDataset"].GET_SCHEMA().inputs[0].options
+
+
+def test_cancel_keeps_finished_sidecars_and_a_rerun_resumes(comfy, input_dir):
+    make_dataset(input_dir / "set", 16, bad=0)
+    steps: list[int] = []
+
+    def hook(value, total, preview, node_id=None):
+        if total == 16:  # image steps (label tables may be built first)
+            steps.append(value)
+        if len(steps) == 2:  # after two batches of images
+            comfy.mm.interrupt_current_processing()
+        comfy.mm.throw_exception_if_processing_interrupted()
+
+    comfy.utils.set_progress_bar_global_hook(hook)
+    try:
+        with pytest.raises(comfy.mm.InterruptProcessingException):
+            caption(comfy, "set")
+    finally:
+        comfy.utils.set_progress_bar_global_hook(None)
+        comfy.mm.interrupt_current_processing(False)
+    done = list(input_dir.rglob("*.txt"))
+    assert len(done) == 8 and all(p.read_text().startswith("ohwx, a photo, ") for p in done)
+    assert caption(comfy, "set").args[0].startswith("8 written, 8 skipped, 0 failed")
