@@ -228,24 +228,26 @@ def interrogate(
     mode: str,
     image: torch.Tensor,
     caption: str = "",
+    with_negative: bool = False,
 ) -> list[Result]:
     """Runs ``mode`` on a ComfyUI image batch with ComfyUI managing both models.
 
-    A non-blank ``caption`` is used for every image instead of the caption model.
+    A non-blank ``caption`` is used for every image instead of the caption model;
+    ``with_negative`` adds each image's negative prompt from the same pass.
     """
     _check_models(clip, captioner)
     images = tensor_to_images(image)
     captions = [caption] if caption.strip() else None
     vocab = build_vocabulary(compat=settings.compat)
     try:
-        return _run(clip, captioner, settings, vocab, mode, images, captions)
+        return _run(clip, captioner, settings, vocab, mode, images, captions, with_negative)
     except torch.OutOfMemoryError:
         # as core's upscale node does: free what ComfyUI can, then once more with half the work
         mm.soft_empty_cache()
         smaller = replace(settings, text_batch_size=max(1, settings.text_batch_size // 2))
         log.warning("Out of memory; retrying with text_batch_size %d.", smaller.text_batch_size)
         try:
-            return _run(clip, captioner, smaller, vocab, mode, images, captions)
+            return _run(clip, captioner, smaller, vocab, mode, images, captions, with_negative)
         except torch.OutOfMemoryError as exc:
             raise InputError(
                 f"Out of memory even with text_batch_size {smaller.text_batch_size}: use fewer images per "
@@ -263,12 +265,12 @@ def _check_models(clip: object, captioner: object) -> None:
             )
 
 
-def _run(clip, captioner, settings, vocab, mode, images, captions) -> list[Result]:
+def _run(clip, captioner, settings, vocab, mode, images, captions, with_negative=False) -> list[Result]:
     bundle: ClipBundle = clip.module
     caption_module: Captioner | None = captioner.module if captioner is not None else None
     hooks = ComfyHooks(clip, captioner)
     ci = Interrogator(bundle, caption_module, settings, vocab=vocab, cache=embeds_cache(), hooks=hooks)
-    return ci.run(mode, images, captions)
+    return ci.run(mode, images, captions, with_negative)
 
 
 MANIFEST = "interrogator_manifest.jsonl"

@@ -101,6 +101,21 @@ class LoadCaptionModel(io.ComfyNode):
         return io.NodeOutput(comfy_host.load_managed_captioner(model_name, precision))
 
 
+def _output_used(node: type[io.ComfyNode], index: int) -> bool:
+    """Whether any node of the running prompt takes output ``index`` of this node (False when
+    that is unknown: called outside ComfyUI's executor)."""
+    hidden = node.hidden
+    if hidden is None or not hidden.prompt or hidden.unique_id is None:
+        return False
+    links = (value for entry in hidden.prompt.values() for value in entry.get("inputs", {}).values())
+    return any(
+        isinstance(v, list) and len(v) == 2 and [str(v[0]), v[1]] == [str(hidden.unique_id), index] for v in links
+    )
+
+
+NEGATIVE_OUTPUT = 2  # Interrogate's outputs: prompt, caption, negative
+
+
 class Interrogate(io.ComfyNode):
     """Image to prompt, one per image of the batch, in any prompt mode."""
 
@@ -113,6 +128,7 @@ class Interrogate(io.ComfyNode):
             category=CATEGORY,
             description="Image to Stable Diffusion prompt (clip-interrogator). One prompt per image of the batch.",
             is_output_node=True,
+            hidden=[io.Hidden.prompt, io.Hidden.unique_id],  # to see whether the negative output is wired
             inputs=[
                 io.Image.Input("image", tooltip="One or more images; each gets its own prompt."),
                 CIClip.Input("clip", tooltip="From Load CLIP (Interrogator)."),
@@ -135,6 +151,13 @@ class Interrogate(io.ComfyNode):
                         "'by …' and 'inspired by …'."
                     ),
                 ),
+                io.Boolean.Input(
+                    "with_negative",
+                    optional=True,
+                    default=False,
+                    tooltip="Also chain a negative prompt (the negative output) from the same image features and "
+                    "caption: one more chain per image, no second image pass.",
+                ),
             ],
             outputs=[
                 io.String.Output("prompt", display_name="prompt", is_output_list=True, tooltip="One prompt per image."),
@@ -143,6 +166,12 @@ class Interrogate(io.ComfyNode):
                     display_name="caption",
                     is_output_list=True,
                     tooltip="The caption each prompt starts from.",
+                ),
+                io.String.Output(
+                    "negative",
+                    display_name="negative",
+                    is_output_list=True,
+                    tooltip="A negative prompt per image from the same image pass (with_negative on; else empty).",
                 ),
             ],
         )
@@ -158,6 +187,7 @@ class Interrogate(io.ComfyNode):
         caption_model: ManagedModel | None = None,
         caption: str = "",
         exclude: str = "",
+        with_negative: bool = False,
         **toggles: bool,
     ) -> io.NodeOutput:
         """Prompts and captions, one per image; the prompts are also shown on the node."""
@@ -168,9 +198,12 @@ class Interrogate(io.ComfyNode):
         exclusions = frozenset() if compat else parse_exclusions(exclude or "")
         count = None if max_flavors < 0 else max_flavors
         settings = Settings(compat=compat, max_flavors=count, enabled_tables=tables, exclusions=exclusions)
-        results = comfy_host.interrogate(clip, caption_model, settings, mode, image, caption or "")
+        if not with_negative and _output_used(cls, NEGATIVE_OUTPUT):
+            raise InputError("The negative output is connected but with_negative is off: switch it on.")
+        results = comfy_host.interrogate(clip, caption_model, settings, mode, image, caption or "", with_negative)
         prompts = [r.prompt for r in results]
-        return io.NodeOutput(prompts, [r.caption for r in results], ui=ui.PreviewText("\n\n".join(prompts)))
+        negatives = [r.negative or "" for r in results]
+        return io.NodeOutput(prompts, [r.caption for r in results], negatives, ui=ui.PreviewText("\n\n".join(prompts)))
 
 
 class NegativePrompt(io.ComfyNode):

@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("images", nargs="*", help="image files or folders of images (or: dataset DIR, see dataset -h)")
     p.add_argument("--mode", choices=list(MODES), default="best")
     add_model_arguments(p)
+    p.add_argument("--with-negative", action="store_true", help="also a negative prompt, from the same image pass")
     p.add_argument("--json", action="store_true", help="one JSON object per image per line")
     p.add_argument("--list-models", action="store_true", help="list known CLIP and caption models, then exit")
     return p
@@ -65,7 +66,7 @@ def run_in_batches(ci: Interrogator, args: argparse.Namespace, paths: list[Path]
     """Decodes, interrogates and prints a batch of images at a time: memory holds one batch."""
     for start in range(0, len(paths), IMAGE_BATCH):
         batch = paths[start : start + IMAGE_BATCH]
-        results = ci.run(args.mode, [load_image(p) for p in batch], args.caption)
+        results = ci.run(args.mode, [load_image(p) for p in batch], args.caption, args.with_negative)
         for path, result in zip(batch, results):
             result.image = str(path)
             print_result(result, args.json, len(paths) > 1)
@@ -94,6 +95,8 @@ def print_result(result: Result, json_lines: bool, several: bool) -> None:
             print(f"{table}: " + ", ".join(f"{label} ({score:.4f})" for label, score in rows))
     else:
         print(result.prompt, flush=True)
+    if result.negative is not None:
+        print(f"negative: {result.negative}", flush=True)
 
 
 def _configure_output(args: argparse.Namespace) -> None:

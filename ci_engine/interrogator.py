@@ -13,7 +13,7 @@ from .errors import InputError
 from .hooks import Hooks
 from .models.bundle import ClipBundle
 from .models.caption import Captioner, clean_caption
-from .modes import Analysis, ModeContext, ModeSpec, mode_spec
+from .modes import MODES, Analysis, ModeContext, ModeSpec, mode_spec
 from .settings import Settings
 from .tables import CacheSettings, ensure_tables
 from .vocab import Vocabulary, build_vocabulary
@@ -31,12 +31,14 @@ class Result:
     seconds: float
     image: str | None = None
     analysis: Analysis | None = field(default=None)
+    negative: str | None = None  # with_negative: the image's negative prompt
 
     def to_json(self) -> dict:
-        """A JSON-ready dict, without ``analysis`` outside analyze mode."""
+        """A JSON-ready dict, without ``analysis`` outside analyze mode nor an unasked ``negative``."""
         out = asdict(self)
-        if self.analysis is None:
-            out.pop("analysis")
+        for key in ("analysis", "negative"):
+            if out[key] is None:
+                out.pop(key)
         return out
 
 
@@ -92,22 +94,29 @@ class Interrogator:
         return torch.cat([self.clip.image_features(images[i : i + step]) for i in range(0, len(images), step)])
 
     def run(
-        self, mode: str, images: Sequence[Image.Image], captions: str | Sequence[str] | None = None
+        self,
+        mode: str,
+        images: Sequence[Image.Image],
+        captions: str | Sequence[str] | None = None,
+        with_negative: bool = False,
     ) -> list[Result]:
         """Runs ``mode`` on every image (PIL images). Given captions (one, or one per image) skip
-        the caption model; a blank one leaves its image to the caption model."""
+        the caption model; a blank one leaves its image to the caption model. ``with_negative``
+        also chains each image's negative prompt from the same image features (one more chain,
+        no second image encode or caption)."""
         spec = mode_spec(mode)
         images = checked_images(images)
         self._check_tables(spec)
         start = time.perf_counter()
         caps = self._resolve_captions(spec, images, captions)
-        if spec.build is None:
+        if spec.build is None and not with_negative:
             each = (time.perf_counter() - start) / len(images)
             return [Result(mode, c, c, each) for c in caps]
-        self.prepare(mode)
+        for needed in (mode, *(["negative"] if with_negative else [])):
+            self.prepare(needed)
         features = self.image_features(images)
         shared = (time.perf_counter() - start) / len(images)
-        return self._per_image(spec, features, caps, shared)
+        return self._per_image(spec, features, caps, shared, with_negative)
 
     def _check_tables(self, spec: ModeSpec) -> None:
         names = spec.table_names(self.vocab)
@@ -125,18 +134,28 @@ class Interrogator:
                 caps[i] = caption
         return caps
 
-    def _per_image(self, spec: ModeSpec, features: torch.Tensor, caps: list[str], shared: float) -> list[Result]:
-        count = spec.max_flavors(self.settings)
+    def _per_image(
+        self, spec: ModeSpec, features: torch.Tensor, caps: list[str], shared: float, with_negative: bool
+    ) -> list[Result]:
         results = []
         for i, caption in enumerate(caps):
             self.hooks.check_cancel()
             self.hooks.use(self.clip)
             t0 = time.perf_counter()
-            out = spec.build(self._context, features[i : i + 1], caption, count)
-            seconds = shared + time.perf_counter() - t0
-            results.append(Result(spec.name, out.prompt, caption, seconds, analysis=out.analysis))
+            result = self._one(spec, features[i : i + 1], caption)
+            if with_negative:
+                result.negative = self._one(MODES["negative"], features[i : i + 1], caption).prompt
+            result.seconds = shared + time.perf_counter() - t0
+            results.append(result)
             self.hooks.progress("Interrogating", i + 1, len(caps))
         return results
+
+    def _one(self, spec: ModeSpec, features: torch.Tensor, caption: str) -> Result:
+        """One image's result of ``spec`` (the caption itself for caption mode)."""
+        if spec.build is None:
+            return Result(spec.name, caption, caption, 0.0)
+        out = spec.build(self._context, features, caption, spec.max_flavors(self.settings))
+        return Result(spec.name, out.prompt, caption, 0.0, analysis=out.analysis)
 
 
 def checked_images(images: Sequence[Image.Image]) -> list[Image.Image]:

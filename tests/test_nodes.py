@@ -67,8 +67,8 @@ def test_interrogate_gives_one_prompt_per_image_like_the_engine(comfy, image_bat
 
     clip = load_clip(comfy)
     out = execute(comfy, "CI_Interrogate", image=image_batch, clip=clip, caption="a red barn", **interrogate_inputs())
-    prompts, captions = out.args
-    assert len(prompts) == 3 and captions == ["a red barn"] * 3
+    prompts, captions, negatives = out.args
+    assert len(prompts) == 3 and captions == ["a red barn"] * 3 and len(negatives) == 3
     engine = Interrogator(
         engine_load_clip("", checkpoint=model_dir / "clip" / "TinyCLIP.safetensors"), None, Settings()
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 
@@ -152,6 +153,11 @@ for _cls, _name in ((Boolean, "BOOLEAN"), (Int, "INT"), (String, "STRING"), (Com
     _with_io_type(_cls, _name)
 
 
+class Hidden(str, Enum):
+    unique_id = "UNIQUE_ID"
+    prompt = "PROMPT"
+
+
 @dataclass
 class Schema:
     node_id: str
@@ -185,6 +191,8 @@ class NodeOutput:
 
 
 class ComfyNode:
+    hidden = None  # ComfyUI's executor sets a HiddenHolder on a clone before execute
+
     @classmethod
     def define_schema(cls) -> Schema:
         raise NotImplementedError
