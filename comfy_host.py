@@ -31,6 +31,7 @@ from .ci_engine.models import hub
 from .ci_engine.models.caption import load_caption_model
 from .ci_engine.models.clip import CHECKPOINT_SUFFIXES, load_clip
 from .ci_engine.models.registry import CAPTION_MODELS, list_clip_models
+from .ci_engine.target import Target
 from .ci_engine.vocab import build_vocabulary
 
 log = logging.getLogger(__name__)
@@ -229,25 +230,27 @@ def interrogate(
     image: torch.Tensor,
     caption: str = "",
     with_negative: bool = False,
+    target: Target | None = None,
 ) -> list[Result]:
     """Runs ``mode`` on a ComfyUI image batch with ComfyUI managing both models.
 
     A non-blank ``caption`` is used for every image instead of the caption model;
-    ``with_negative`` adds each image's negative prompt from the same pass.
+    ``with_negative`` adds each image's negative prompt from the same pass; ``target`` fits the
+    prompts to a token budget (None: CLIP's window).
     """
     _check_models(clip, captioner)
     images = tensor_to_images(image)
     captions = [caption] if caption.strip() else None
     vocab = build_vocabulary(compat=settings.compat)
     try:
-        return _run(clip, captioner, settings, vocab, mode, images, captions, with_negative)
+        return _run(clip, captioner, settings, vocab, mode, images, captions, with_negative, target)
     except torch.OutOfMemoryError:
         # as core's upscale node does: free what ComfyUI can, then once more with half the work
         mm.soft_empty_cache()
         smaller = replace(settings, text_batch_size=max(1, settings.text_batch_size // 2))
         log.warning("Out of memory; retrying with text_batch_size %d.", smaller.text_batch_size)
         try:
-            return _run(clip, captioner, smaller, vocab, mode, images, captions, with_negative)
+            return _run(clip, captioner, smaller, vocab, mode, images, captions, with_negative, target)
         except torch.OutOfMemoryError as exc:
             raise InputError(
                 f"Out of memory even with text_batch_size {smaller.text_batch_size}: use fewer images per "
@@ -265,11 +268,11 @@ def _check_models(clip: object, captioner: object) -> None:
             )
 
 
-def _run(clip, captioner, settings, vocab, mode, images, captions, with_negative=False) -> list[Result]:
+def _run(clip, captioner, settings, vocab, mode, images, captions, with_negative=False, target=None) -> list[Result]:
     bundle: ClipBundle = clip.module
     caption_module: Captioner | None = captioner.module if captioner is not None else None
     hooks = ComfyHooks(clip, captioner)
-    ci = Interrogator(bundle, caption_module, settings, vocab=vocab, cache=embeds_cache(), hooks=hooks)
+    ci = Interrogator(bundle, caption_module, settings, vocab=vocab, cache=embeds_cache(), hooks=hooks, target=target)
     return ci.run(mode, images, captions, with_negative)
 
 

@@ -78,3 +78,26 @@ def caption_inputs() -> list[io.Input]:
             tooltip="Use this caption instead of a caption model (leave empty to caption each image).",
         ),
     ]
+
+
+TARGETS = ["clip", "128", "256", "512"]
+
+
+def target_inputs() -> list[io.Input]:
+    """The text encoder the prompt is for, and optionally that encoder, to count with."""
+    return [
+        io.Combo.Input(
+            "target",
+            options=TARGETS,
+            default="clip",
+            optional=True,
+            tooltip="clip: one 77-token window (SD1.5, SDXL; the default). A number: a token budget for a T5/LLM "
+            "text encoder (Flux, SD3.5, Qwen-Image); the caption stays whole, CLIP still chooses the labels.",
+        ),
+        io.Clip.Input(
+            "target_clip",
+            optional=True,
+            tooltip="The CLIP that will encode the prompt: the budget is counted with its own tokenizer (T5/LLM "
+            "stream). Without it, CLIP's count is used as an estimate.",
+        ),
+    ]

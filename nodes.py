@@ -12,8 +12,10 @@ from . import comfy_host
 from .ci_engine.errors import InputError
 from .ci_engine.modes import PROMPT_MODE_NAMES
 from .ci_engine.settings import Settings
+from .ci_engine.target import Target, clip_counter
 from .ci_engine.vocab import MERGED_TABLES, parse_exclusions
 from .comfy_host import ManagedModel
+from .comfy_text import token_counter
 from .node_widgets import (
     CATEGORY,
     TABLE_TOGGLES,
@@ -24,6 +26,7 @@ from .node_widgets import (
     mode_input,
     precision_input,
     table_inputs,
+    target_inputs,
 )
 from .nodes_dataset import CaptionDataset
 
@@ -116,6 +119,10 @@ def _output_used(node: type[io.ComfyNode], index: int) -> bool:
 NEGATIVE_OUTPUT = 2  # Interrogate's outputs: prompt, caption, negative
 
 
+def _counter(target_clip: object, clip: ManagedModel):
+    return token_counter(target_clip) if target_clip is not None else clip_counter(clip.module.tokens)
+
+
 class Interrogate(io.ComfyNode):
     """Image to prompt, one per image of the batch, in any prompt mode."""
 
@@ -158,6 +165,7 @@ class Interrogate(io.ComfyNode):
                     tooltip="Also chain a negative prompt (the negative output) from the same image features and "
                     "caption: one more chain per image, no second image pass.",
                 ),
+                *target_inputs(),
             ],
             outputs=[
                 io.String.Output("prompt", display_name="prompt", is_output_list=True, tooltip="One prompt per image."),
@@ -188,6 +196,8 @@ class Interrogate(io.ComfyNode):
         caption: str = "",
         exclude: str = "",
         with_negative: bool = False,
+        target: str = "clip",
+        target_clip: object = None,
         **toggles: bool,
     ) -> io.NodeOutput:
         """Prompts and captions, one per image; the prompts are also shown on the node."""
@@ -200,7 +210,8 @@ class Interrogate(io.ComfyNode):
         settings = Settings(compat=compat, max_flavors=count, enabled_tables=tables, exclusions=exclusions)
         if not with_negative and _output_used(cls, NEGATIVE_OUTPUT):
             raise InputError("The negative output is connected but with_negative is off: switch it on.")
-        results = comfy_host.interrogate(clip, caption_model, settings, mode, image, caption or "", with_negative)
+        fit = None if target == "clip" else Target(int(target), _counter(target_clip, clip))
+        results = comfy_host.interrogate(clip, caption_model, settings, mode, image, caption or "", with_negative, fit)
         prompts = [r.prompt for r in results]
         negatives = [r.negative or "" for r in results]
         return io.NodeOutput(prompts, [r.caption for r in results], negatives, ui=ui.PreviewText("\n\n".join(prompts)))

@@ -20,6 +20,7 @@ from .models.registry import CAPTION_MODELS, DEFAULT_CAPTION, DEFAULT_CLIP
 from .modes import MODES, mode_spec
 from .settings import Settings
 from .tables import CacheSettings
+from .target import Target, clip_counter, tokenizer_counter
 from .vocab import MERGED_TABLES, build_vocabulary, load_user_list, parse_exclusions
 
 
@@ -62,6 +63,9 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
         metavar="N",
         help="texts encoded at once (lower it if memory runs short)",
     )
+    add("--target", default="clip", metavar="clip|N", help="clip: one 77-token window (default); N: a token budget "
+        "for a T5/LLM text encoder (Flux, SD3.5), counted by --target-tokenizer")  # fmt: skip
+    add("--target-tokenizer", metavar="DIR", help="the target's tokenizer folder (default: CLIP's count, an estimate)")
     add("--threads", type=int, metavar="N", help="CPU threads for torch; 1 is faster when other jobs share the CPU")
     add("-v", "--verbose", action="store_true", help="log what is loaded and computed")
 
@@ -154,7 +158,18 @@ def build_interrogator(
     clip, captioner = load_models(args, with_caption_model)
     download = args.download_cache and not args.offline
     cache = CacheSettings(args.cache_dir or default_cache_dir(), download=download, hub_cache_dir=args.model_cache)
-    return Interrogator(clip, captioner, settings, vocab=vocab, cache=cache, hooks=hooks)
+    target = target_from(args.target, args.target_tokenizer, clip)
+    return Interrogator(clip, captioner, settings, vocab=vocab, cache=cache, hooks=hooks, target=target)
+
+
+def target_from(target: str, tokenizer: str | None, clip: ClipBundle) -> Target | None:
+    """``--target``: None for CLIP's window, else a budget counted by the target's tokenizer."""
+    if target == "clip":
+        return None
+    if not target.isdigit():
+        raise InputError(f"--target must be clip or a number of tokens (e.g. 256), not '{target}'.")
+    count = tokenizer_counter(tokenizer) if tokenizer else clip_counter(clip.tokens)
+    return Target(int(target), count)
 
 
 def guarded(run: Callable[[], int]) -> int:

@@ -16,6 +16,7 @@ from .models.caption import Captioner, clean_caption
 from .modes import MODES, Analysis, ModeContext, ModeSpec, mode_spec
 from .settings import Settings
 from .tables import CacheSettings, ensure_tables
+from .target import Target, fit_to_budget, scoring_caption
 from .vocab import Vocabulary, build_vocabulary
 
 IMAGE_BATCH = 16
@@ -56,14 +57,17 @@ class Interrogator:
         vocab: Vocabulary | None = None,
         cache: CacheSettings = CacheSettings(None),
         hooks: Hooks | None = None,
+        target: Target | None = None,
     ) -> None:
-        """``vocab`` defaults to upstream's lists; ``cache`` to no cache folder (compute in memory)."""
+        """``vocab`` defaults to upstream's lists; ``cache`` to no cache folder (compute in memory);
+        ``target`` to CLIP's 77-token window (see ``ci_engine.target``)."""
         self.clip = clip
         self.captioner = captioner
         self.settings = settings
         self.vocab = vocab or build_vocabulary(compat=settings.compat)
         self.cache = cache
         self.hooks = hooks or Hooks()
+        self.target = target
         if settings.compat and self.vocab.custom:
             raise InputError("Compat mode reproduces upstream's tables only: leave the extra label lists out.")
         self._context = ModeContext(clip, self.vocab, settings, self.hooks)
@@ -151,11 +155,21 @@ class Interrogator:
         return results
 
     def _one(self, spec: ModeSpec, features: torch.Tensor, caption: str) -> Result:
-        """One image's result of ``spec`` (the caption itself for caption mode)."""
+        """One image's result of ``spec`` (the caption itself for caption mode). With a target,
+        CLIP chooses the labels after a caption it sees whole; then the full caption and those
+        labels are fitted to the target's budget."""
         if spec.build is None:
-            return Result(spec.name, caption, caption, 0.0)
-        out = spec.build(self._context, features, caption, spec.max_flavors(self.settings))
-        return Result(spec.name, out.prompt, caption, 0.0, analysis=out.analysis)
+            return Result(spec.name, self._fitted(caption, []), caption, 0.0)
+        scoring = caption if self.target is None else scoring_caption(caption, self.clip.tokens)
+        out = spec.build(self._context, features, scoring, spec.max_flavors(self.settings))
+        prompt = out.prompt
+        if self.target is not None and spec.needs_caption and prompt.startswith(scoring):
+            labels = [part for part in prompt[len(scoring) :].split(", ") if part.strip()]
+            prompt = self._fitted(caption, labels)
+        return Result(spec.name, prompt, caption, 0.0, analysis=out.analysis)
+
+    def _fitted(self, caption: str, labels: list[str]) -> str:
+        return caption if self.target is None else fit_to_budget(caption, labels, self.target)
 
 
 def checked_images(images: Sequence[Image.Image]) -> list[Image.Image]:

@@ -8,7 +8,7 @@ Layers, lowest first; a module may import its own layer and those below it:
     core      vocab, cache, tables, ranking, chain, modes, settings, interrogator, images
     dataset   ci_engine.dataset (captioning folders: files, manifest, loader, runners)
     front     cli, cli_args, cli_dataset, __main__, testing, and the package's __init__
-    host      comfy_host.py (the only module that talks to ComfyUI's model management)
+    host      comfy_host.py (the only module that talks to ComfyUI's model management), comfy_text.py
     nodes     node_widgets.py, nodes.py, nodes_dataset.py, then the pack's __init__.py
 """
 
@@ -36,7 +36,7 @@ def module_name(path: Path) -> str:
 
 
 def layer_of(module: str) -> str:
-    if module == "comfy_host":
+    if module in ("comfy_host", "comfy_text"):
         return "host"
     if module in ("nodes", "nodes_dataset", "node_widgets", "pack"):
         return "nodes"
@@ -66,7 +66,7 @@ def imports_of(path: Path) -> set[str]:
 
 def sources() -> dict[str, Path]:
     nodes = [ROOT / name for name in ("node_widgets.py", "nodes.py", "nodes_dataset.py")]
-    files = sorted(ENGINE.rglob("*.py")) + [ROOT / "comfy_host.py", *nodes]
+    files = sorted(ENGINE.rglob("*.py")) + [ROOT / "comfy_host.py", ROOT / "comfy_text.py", *nodes]
     return {module_name(path): path for path in files}
 
 
@@ -92,7 +92,7 @@ def test_engine_never_imports_comfyui():
         module: sorted(
             n
             for n in imports_of(path)
-            if n.split(".")[0] in COMFY_MODULES | {"nodes", "nodes_dataset", "node_widgets", "comfy_host"}
+            if n.split(".")[0] in COMFY_MODULES | {"nodes", "nodes_dataset", "node_widgets", "comfy_host", "comfy_text"}
         )
         for module, path in sources().items()
         if module.startswith("ci_engine")

@@ -149,7 +149,12 @@ class Image(ComfyTypeIO):
     pass
 
 
-for _cls, _name in ((Boolean, "BOOLEAN"), (Int, "INT"), (String, "STRING"), (Combo, "COMBO"), (Image, "IMAGE")):
+class Clip(ComfyTypeIO):
+    pass
+
+
+_TYPES = ((Boolean, "BOOLEAN"), (Int, "INT"), (String, "STRING"), (Combo, "COMBO"), (Image, "IMAGE"), (Clip, "CLIP"))
+for _cls, _name in _TYPES:
     _with_io_type(_cls, _name)
 
 

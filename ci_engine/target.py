@@ -1,0 +1,77 @@
+"""Prompts that fit the text encoder they are for. ``None`` is CLIP's one 77-token window
+(upstream's behaviour); a ``Target`` is a token budget counted by the target's own tokenizer
+(T5 or an LLM: Flux, SD3.5, Qwen-Image, HiDream).
+
+The rule: CLIP chooses the labels as always, but after a caption cut to ``SCORING_TOKENS`` CLIP
+tokens, so the labels it chains are inside its window and their scores are real; then the whole
+caption and those labels are joined, ", "-separated, and cut to the budget (the caption first,
+at a word boundary if it alone is too long; then labels in their order while they fit)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .errors import InputError
+from .text.tokens import Tokens
+
+SCORING_TOKENS = 32  # of CLIP's 77: the caption's share while CLIP ranks and chains the labels
+
+
+@dataclass(frozen=True)
+class Target:
+    """A token budget and the tokenizer's count (``count(text)``: tokens of ``text``)."""
+
+    budget: int
+    count: Callable[[str], int]
+
+    def __post_init__(self) -> None:
+        if self.budget < 8:
+            raise InputError(f"A target budget of {self.budget} tokens is too small: give 8 or more.")
+
+
+def clip_counter(tokens: Tokens) -> Callable[[str], int]:
+    """CLIP's BPE count without its window (start and end tokens included): an estimate for
+    a T5/LLM budget when that tokenizer is not at hand."""
+    return lambda text: len(tokens.encode(text)) + 2
+
+
+def tokenizer_counter(folder: str | os.PathLike) -> Callable[[str], int]:
+    """The count of a local Hugging Face tokenizer folder (e.g. T5's), special tokens included."""
+    from transformers import AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True, trust_remote_code=False)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"Cannot load a tokenizer from '{folder}': {exc}. Give a tokenizer folder.") from exc
+    return lambda text: len(tokenizer(text)["input_ids"])
+
+
+def words_within(text: str, count: Callable[[str], int], limit: int) -> str:
+    """The longest run of ``text``'s first words that ``count`` keeps within ``limit``."""
+    words = text.split(" ")
+    low, high = 0, len(words)
+    while low < high:  # binary search: counts grow with words
+        middle = (low + high + 1) // 2
+        if count(" ".join(words[:middle])) <= limit:
+            low = middle
+        else:
+            high = middle - 1
+    return " ".join(words[:low])
+
+
+def scoring_caption(caption: str, tokens: Tokens) -> str:
+    """The caption as CLIP ranks labels after it: at most ``SCORING_TOKENS`` of its tokens."""
+    return words_within(caption, lambda text: len(tokens.encode(text)), SCORING_TOKENS)
+
+
+def fit_to_budget(caption: str, labels: list[str], target: Target) -> str:
+    """The caption, then the labels while they fit, within ``target.budget`` tokens."""
+    text = words_within(caption, target.count, target.budget)
+    for label in labels:
+        longer = f"{text}, {label}" if text else label
+        if target.count(longer) > target.budget:
+            break
+        text = longer
+    return text

@@ -1,0 +1,25 @@
+"""A prompt's length as the model it feeds counts it: the tokenizer of a ComfyUI ``CLIP``
+object (the core type that feeds CLIPTextEncode), read from its longest text stream (T5 or an
+LLM when it has one). ComfyUI ships these tokenizers, so this works offline."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .ci_engine.errors import InputError
+
+
+def text_streams(clip: object) -> list:
+    """The tokenizers of each text encoder of ``clip`` (e.g. Flux: CLIP-L and T5-XXL)."""
+    tokenizer = getattr(clip, "tokenizer", None)
+    found = vars(tokenizer).values() if tokenizer is not None and hasattr(tokenizer, "__dict__") else []
+    return [s for s in found if hasattr(s, "tokenizer") and callable(s.tokenizer) and hasattr(s, "max_length")]
+
+
+def token_counter(clip: object) -> Callable[[str], int]:
+    """Counts tokens as ``clip``'s longest stream does (special tokens included)."""
+    streams = text_streams(clip)
+    if not streams:
+        raise InputError("target_clip has no tokenizer to count with: connect a Load CLIP / DualCLIPLoader output.")
+    longest = max(streams, key=lambda stream: stream.max_length).tokenizer
+    return lambda text: len(longest(text)["input_ids"])
