@@ -270,3 +270,14 @@ def test_caption_models_by_name_load_their_pinned_revision_only(model_dir, tmp_p
     _hub_snapshot(pinned, spec.hub_id, spec.revision, model_dir)
     captioner = load_caption_model("blip-large", cache_dir=pinned, allow_download=False)
     assert captioner.family == "blip" and captioner.generate(synthetic_images(1), 5)
+
+
+def test_caption_folder_with_custom_code_is_refused(model_dir, tmp_path):
+    folder = tmp_path / "remote"
+    shutil.copytree(model_dir / "blip", folder)
+    config = json.loads((folder / "config.json").read_text())
+    config["auto_map"] = {"AutoModelForCausalLM": "modeling_evil.EvilModel"}
+    (folder / "config.json").write_text(json.dumps(config))
+    (folder / "modeling_evil.py").write_text("raise SystemExit('remote code ran')\n")
+    with pytest.raises(InputError, match="auto_map"):
+        load_caption_model(str(folder), device="cpu")

@@ -62,9 +62,15 @@ def clean_caption(text: str) -> str:
 
 def _family_of_folder(folder: Path) -> str:
     try:
-        model_type = json.loads((folder / "config.json").read_text(encoding="utf-8")).get("model_type", "")
-    except (OSError, ValueError) as exc:
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        model_type = config.get("model_type", "")
+    except (OSError, ValueError, AttributeError) as exc:
         raise InputError(f"'{folder}' is not a Hugging Face model folder (no readable config.json).") from exc
+    if config.get("auto_map"):  # code shipped with the weights: never run (no trust_remote_code)
+        raise InputError(
+            f"Caption model in '{folder}' needs its own code (config.json has auto_map), which this pack never "
+            "runs. Use a checkpoint converted for transformers' built-in classes."
+        )
     if model_type not in FAMILIES:
         raise InputError(f"Caption model in '{folder}' is '{model_type}'; supported: {', '.join(FAMILIES)}.")
     return FAMILIES[model_type]
