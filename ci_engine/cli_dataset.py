@@ -79,8 +79,8 @@ def run(args: argparse.Namespace) -> int:
     images = images_of(args)
     hooks = TqdmHooks()
     try:
-        summary = _run_ray(args, settings, options, images, hooks) if args.ray is not None else None
-        summary = summary or _run_here(args, settings, options, images, hooks)
+        runner = _run_ray if args.ray is not None else _run_here
+        summary = runner(args, settings, options, images, hooks)
     finally:
         hooks.close()
     for error in summary.errors[:SHOWN_ERRORS]:

@@ -4,7 +4,6 @@ be on a filesystem every worker sees); the manifest is written with Ray's own wr
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from dataclasses import asdict
 from pathlib import Path
@@ -17,8 +16,6 @@ from .loader import chunks, decode
 from .local import plan
 from .manifest import COLUMNS, Row, row_from
 from .work import DatasetOptions, ModelRecipe, SidecarWriter, Summary, settings_key
-
-log = logging.getLogger(__name__)
 
 
 class CaptionActor:
@@ -93,7 +90,8 @@ def run_on_ray(
         for row in rows.iter_rows() if rows is not None else ():
             summary.count([row_from(row)])
         planned = ray.data.from_items([asdict(row) for row in failed]) if failed else None
-        _write_manifest(rows.union(planned) if rows and planned else rows or planned, manifest)
+        parts = [part for part in (rows, planned) if part is not None]
+        _write_manifest(parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0], manifest)
     hooks.progress("Images", len(pending), len(pending))
     return summary
 

@@ -98,7 +98,8 @@ def settings_key(ci: Interrogator, options: DatasetOptions, caption_model: str |
     captioner = None if options.caption else caption_model
     custom = {name: labels_hash(ci.vocab.labels[name]) for name in ci.vocab.custom}
     shaping = {k: v for k, v in asdict(options).items() if k not in ("on_existing", "batch_size")}
-    payload = {"options": shaping, "settings": settings, "clip": ci.clip.name}
+    target = ci.target.budget if ci.target is not None else "clip"
+    payload = {"options": shaping, "settings": settings, "clip": ci.clip.name, "target": target}
     return settings_hash(payload | {"captioner": captioner, "custom": custom})
 
 
