@@ -286,6 +286,7 @@ def caption_dataset(
     options: DatasetOptions,
     root: Path,
     recursive: bool,
+    target: Target | None = None,
 ) -> Summary:
     """Captions the dataset folder ``root`` (checked to be under a dataset root) with ComfyUI
     managing the models; the manifest is ``root/interrogator_manifest.jsonl``."""
@@ -293,6 +294,6 @@ def caption_dataset(
     hooks = ComfyHooks(clip, captioner)
     vocab = build_vocabulary(compat=settings.compat)
     caption_module = captioner.module if captioner is not None else None
-    ci = Interrogator(clip.module, caption_module, settings, vocab, embeds_cache(), DatasetHooks(hooks))
+    ci = Interrogator(clip.module, caption_module, settings, vocab, embeds_cache(), DatasetHooks(hooks), target)
     images = find_images(root, recursive)
     return run_local(ci, images, root, Manifest(root / MANIFEST), options, hooks)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .ci_engine.errors import InputError
+from .ci_engine.target import Target, clip_counter
 
 
 def text_streams(clip: object) -> list:
@@ -23,3 +24,14 @@ def token_counter(clip: object) -> Callable[[str], int]:
         raise InputError("target_clip has no tokenizer to count with: connect a Load CLIP / DualCLIPLoader output.")
     longest = max(streams, key=lambda stream: stream.max_length).tokenizer
     return lambda text: len(longest(text)["input_ids"])
+
+
+def node_target(target: str, target_clip: object, clip: object) -> Target | None:
+    """A node's ``target`` choice: None for CLIP's window, else a budget counted by
+    ``target_clip``'s tokenizer (CLIP's own count, an estimate, when none is connected)."""
+    if target == "clip":
+        return None
+    if not str(target).isdigit():
+        raise InputError(f"Unknown target '{target}': choose clip or a number of tokens.")
+    count = token_counter(target_clip) if target_clip is not None else clip_counter(clip.module.tokens)
+    return Target(int(target), count)

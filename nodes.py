@@ -12,10 +12,9 @@ from . import comfy_host
 from .ci_engine.errors import InputError
 from .ci_engine.modes import PROMPT_MODE_NAMES
 from .ci_engine.settings import Settings
-from .ci_engine.target import Target, clip_counter
 from .ci_engine.vocab import MERGED_TABLES, parse_exclusions
 from .comfy_host import ManagedModel
-from .comfy_text import token_counter
+from .comfy_text import node_target
 from .node_widgets import (
     CATEGORY,
     TABLE_TOGGLES,
@@ -119,10 +118,6 @@ def _output_used(node: type[io.ComfyNode], index: int) -> bool:
 NEGATIVE_OUTPUT = 2  # Interrogate's outputs: prompt, caption, negative
 
 
-def _counter(target_clip: object, clip: ManagedModel):
-    return token_counter(target_clip) if target_clip is not None else clip_counter(clip.module.tokens)
-
-
 class Interrogate(io.ComfyNode):
     """Image to prompt, one per image of the batch, in any prompt mode."""
 
@@ -210,7 +205,7 @@ class Interrogate(io.ComfyNode):
         settings = Settings(compat=compat, max_flavors=count, enabled_tables=tables, exclusions=exclusions)
         if not with_negative and _output_used(cls, NEGATIVE_OUTPUT):
             raise InputError("The negative output is connected but with_negative is off: switch it on.")
-        fit = None if target == "clip" else Target(int(target), _counter(target_clip, clip))
+        fit = node_target(target, target_clip, clip)
         results = comfy_host.interrogate(clip, caption_model, settings, mode, image, caption or "", with_negative, fit)
         prompts = [r.prompt for r in results]
         negatives = [r.negative or "" for r in results]

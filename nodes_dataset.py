@@ -12,7 +12,8 @@ from .ci_engine.dataset.files import ON_EXISTING, list_folders, resolve_in_roots
 from .ci_engine.dataset.work import DatasetOptions
 from .ci_engine.settings import Settings
 from .comfy_host import ManagedModel
-from .node_widgets import CATEGORY, CIClip, caption_inputs, max_flavors_input, mode_input
+from .comfy_text import node_target
+from .node_widgets import CATEGORY, CIClip, caption_inputs, max_flavors_input, mode_input, target_inputs
 
 NODE_BATCH = 4  # images per step: Cancel is honoured between images, sidecars land batch by batch
 DATASETS = "clip_interrogator_datasets"  # extra_model_paths.yaml key for more dataset roots
@@ -65,6 +66,7 @@ class CaptionDataset(io.ComfyNode):
                 ),
                 io.Boolean.Input("recursive", default=True, tooltip="Subfolders too."),
                 *caption_inputs(),
+                *target_inputs(),
             ],
             outputs=[io.String.Output("summary", display_name="summary", tooltip="Counts and the manifest path.")],
         )
@@ -82,12 +84,15 @@ class CaptionDataset(io.ComfyNode):
         recursive: bool,
         caption_model: ManagedModel | None = None,
         caption: str = "",
+        target: str = "clip",
+        target_clip: object = None,
     ) -> io.NodeOutput:
         """Runs the folder; the summary is also shown on the node."""
         settings = Settings(max_flavors=None if max_flavors < 0 else max_flavors)
         fixed = caption if caption.strip() else None
         options = DatasetOptions(mode, prefix, suffix, on_existing, fixed, NODE_BATCH)
         root = resolve_in_roots(folder, dataset_roots())
-        summary = comfy_host.caption_dataset(clip, caption_model, settings, options, root, recursive)
+        fit = node_target(target, target_clip, clip)
+        summary = comfy_host.caption_dataset(clip, caption_model, settings, options, root, recursive, fit)
         text = summary.line() + "".join(f"\nfailed: {error}" for error in summary.errors[:20])
         return io.NodeOutput(text, ui=ui.PreviewText(text))

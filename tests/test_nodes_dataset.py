@@ -71,3 +71,19 @@ def test_cancel_keeps_finished_sidecars_and_a_rerun_resumes(comfy, input_dir):
     done = list(input_dir.rglob("*.txt"))
     assert len(done) == 8 and all(p.read_text().startswith("ohwx, a photo, ") for p in done)
     assert caption(comfy, "set").args[0].startswith("8 written, 8 skipped, 0 failed")
+
+
+def test_sidecars_fit_a_target_budget(comfy, input_dir, model_dir):
+    from types import SimpleNamespace
+
+    from transformers import AutoTokenizer
+
+    bert = AutoTokenizer.from_pretrained(str(model_dir / "blip"))  # standing in for T5
+    target_clip = SimpleNamespace(tokenizer=SimpleNamespace(t5=SimpleNamespace(tokenizer=bert, max_length=10**8)))
+    good = make_dataset(input_dir / "set", 3, bad=0)
+    long_caption = ", ".join(["an old wooden barn in a field of golden wheat under a stormy sky"] * 5)
+    caption(comfy, "set", caption=long_caption, target="128", target_clip=target_clip, suffix="x " * 20, max_flavors=-1)
+    for path in good:
+        text = path.with_suffix(".txt").read_text().strip()
+        assert len(bert(text)["input_ids"]) <= 128 and text.startswith(f"ohwx, {long_caption}, ")
+        assert text.endswith(", " + ("x " * 20).strip())  # the budget counts prefix and suffix too

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -108,8 +108,13 @@ class SidecarWriter:
     in one process or in a Ray actor."""
 
     def __init__(self, ci: Interrogator, options: DatasetOptions, root: Path, key: str) -> None:
-        """``root``: the dataset folder manifest paths are relative to; ``key``: ``settings_key``."""
+        """``root``: the dataset folder manifest paths are relative to; ``key``: ``settings_key``.
+        A token budget then counts the prompt as the sidecar holds it, prefix and suffix included
+        (``ci`` is this run's own interrogator)."""
         self.ci, self.options, self.root, self.key = ci, options, root, key
+        if ci.target is not None:
+            count = ci.target.count
+            ci.target = replace(ci.target, count=lambda text: count(sidecar_text(options.prefix, text, options.suffix)))
 
     def write(self, decoded: list[Decoded]) -> list[Row]:
         """Rows in the batch's order: one per image, with an error for those that failed."""
