@@ -115,7 +115,7 @@ class Interrogator:
         caps = self._resolve_captions(spec, images, captions)
         if spec.build is None and not with_negative:
             each = (time.perf_counter() - start) / len(images)
-            return [Result(mode, c, c, each) for c in caps]
+            return [Result(mode, self._fitted(c, []), c, each) for c in caps]
         for needed in (mode, *(["negative"] if with_negative else [])):
             self.prepare(needed)
         features = self.image_features(images)
@@ -156,8 +156,8 @@ class Interrogator:
 
     def _one(self, spec: ModeSpec, features: torch.Tensor, caption: str) -> Result:
         """One image's result of ``spec`` (the caption itself for caption mode). With a target,
-        CLIP chooses the labels after a caption it sees whole; then the full caption and those
-        labels are fitted to the target's budget."""
+        CLIP chooses the labels after the caption cut to a share of its window (so it scores
+        them), then the whole caption and those labels are fitted to the target's budget."""
         if spec.build is None:
             return Result(spec.name, self._fitted(caption, []), caption, 0.0)
         scoring = caption if self.target is None else scoring_caption(caption, self.clip.tokens)

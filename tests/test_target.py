@@ -45,9 +45,10 @@ def test_budgets_hold_with_the_labels_clip_chose(clip, vocab, model_dir, mode, b
     assert labels != fitted_after_cut  # not "whatever fits after truncation" (here: no label at all)
 
 
-def test_a_budget_below_the_caption_cuts_it_at_a_word(clip, vocab, model_dir):
+@pytest.mark.parametrize("mode", ["fast", "caption"])
+def test_a_budget_below_the_caption_cuts_it_at_a_word(clip, vocab, model_dir, mode):
     count = tokenizer_counter(model_dir / "blip")
-    prompt = Interrogator(clip, None, Settings(), vocab=vocab, target=Target(30, count)).run("fast", [IMAGE], LONG)
+    prompt = Interrogator(clip, None, Settings(), vocab=vocab, target=Target(30, count)).run(mode, [IMAGE], LONG)
     text = prompt[0].prompt
     assert count(text) <= 30 and LONG.startswith(text) and LONG[len(text)] in " ,"
 
