@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .ci_engine.errors import InputError
-from .ci_engine.target import Target, clip_counter
+from .ci_engine.target import Target, target_from
 
 
 def text_streams(clip: object) -> list:
@@ -27,11 +27,8 @@ def token_counter(clip: object) -> Callable[[str], int]:
 
 
 def node_target(target: str, target_clip: object, clip: object) -> Target | None:
-    """A node's ``target`` choice: None for CLIP's window, else a budget counted by
-    ``target_clip``'s tokenizer (CLIP's own count, an estimate, when none is connected)."""
+    """A node's ``target`` choice, counted by ``target_clip``'s tokenizer when one is connected."""
     if target == "clip":
-        return None
-    if not str(target).isdigit():
-        raise InputError(f"Unknown target '{target}': choose clip or a number of tokens.")
-    count = token_counter(target_clip) if target_clip is not None else clip_counter(clip.module.tokens)
-    return Target(int(target), count)
+        return None  # before touching ``clip``: the node's model check names a bad clip input
+    count = token_counter(target_clip) if target_clip is not None else None
+    return target_from(target, count, clip.module.tokens, what="target")

@@ -20,7 +20,7 @@ from .models.registry import CAPTION_MODELS, DEFAULT_CAPTION, DEFAULT_CLIP
 from .modes import MODES, mode_spec
 from .settings import Settings
 from .tables import CacheSettings
-from .target import Target, clip_counter, tokenizer_counter
+from .target import target_from, tokenizer_counter
 from .vocab import MERGED_TABLES, build_vocabulary, load_user_list, parse_exclusions
 
 
@@ -158,18 +158,9 @@ def build_interrogator(
     clip, captioner = load_models(args, with_caption_model)
     download = args.download_cache and not args.offline
     cache = CacheSettings(args.cache_dir or default_cache_dir(), download=download, hub_cache_dir=args.model_cache)
-    target = target_from(args.target, args.target_tokenizer, clip)
+    count = tokenizer_counter(args.target_tokenizer) if args.target_tokenizer else None
+    target = target_from(args.target, count, clip.tokens)
     return Interrogator(clip, captioner, settings, vocab=vocab, cache=cache, hooks=hooks, target=target)
-
-
-def target_from(target: str, tokenizer: str | None, clip: ClipBundle) -> Target | None:
-    """``--target``: None for CLIP's window, else a budget counted by the target's tokenizer."""
-    if target == "clip":
-        return None
-    if not target.isdigit():
-        raise InputError(f"--target must be clip or a number of tokens (e.g. 256), not '{target}'.")
-    count = tokenizer_counter(tokenizer) if tokenizer else clip_counter(clip.tokens)
-    return Target(int(target), count)
 
 
 def guarded(run: Callable[[], int]) -> int:

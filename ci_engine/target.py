@@ -31,6 +31,18 @@ class Target:
             raise InputError(f"A target budget of {self.budget} tokens is too small: give 8 or more.")
 
 
+def target_from(
+    choice: str, count: Callable[[str], int] | None, tokens: Tokens, what: str = "--target"
+) -> Target | None:
+    """A ``clip`` or a number of tokens choice (the CLI's ``--target``, a node's ``target``):
+    None for CLIP's window, else a budget counted by ``count`` (None: ``clip_counter``)."""
+    if choice == "clip":
+        return None
+    if not str(choice).isdigit():
+        raise InputError(f"{what} must be clip or a number of tokens (e.g. 256), not '{choice}'.")
+    return Target(int(choice), count or clip_counter(tokens))
+
+
 def clip_counter(tokens: Tokens) -> Callable[[str], int]:
     """CLIP's BPE count without its window (start and end tokens included): an estimate for
     a T5/LLM budget when that tokenizer is not at hand."""

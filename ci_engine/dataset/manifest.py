@@ -64,7 +64,12 @@ class Manifest:
         return out
 
     def append(self, rows: Iterable[Row]) -> None:
-        """Adds rows to the journal durably; each is one ``write`` of one whole line."""
+        """Adds rows to the journal durably; each is one ``write`` of one whole line. No rows, no
+        journal: a run that adds nothing leaves the manifest as it was (``finish`` rewrites it only
+        when a journal exists)."""
+        rows = list(rows)
+        if not rows:
+            return
         if self._fd is None:
             _drop_partial_line(self.journal)
             self.journal.parent.mkdir(parents=True, exist_ok=True)
