@@ -28,9 +28,9 @@ from .ci_engine.dataset.manifest import Manifest
 from .ci_engine.dataset.work import DatasetHooks, DatasetOptions, Summary
 from .ci_engine.errors import InputError, ModelNotFoundError
 from .ci_engine.models import hub
-from .ci_engine.models.caption import load_caption_model
+from .ci_engine.models.caption_style import CaptionStyle
 from .ci_engine.models.clip import CHECKPOINT_SUFFIXES, load_clip
-from .ci_engine.models.registry import CAPTION_MODELS, list_clip_models
+from .ci_engine.models.registry import list_clip_models
 from .ci_engine.target import Target
 from .ci_engine.vocab import build_vocabulary
 
@@ -66,24 +66,9 @@ def clip_checkpoints() -> list[str]:
     return [f for f in folder_paths.get_filename_list("clip_interrogator_clip") if f.endswith(CHECKPOINT_SUFFIXES)]
 
 
-def caption_folders() -> dict[str, Path]:
-    """Local Hugging Face model folders (with a config.json) under the caption folders."""
-    found: dict[str, Path] = {}
-    for base in map(Path, folder_paths.get_folder_paths("clip_interrogator_caption")):
-        if base.is_dir():
-            for config in sorted(base.glob("*/config.json")):
-                found.setdefault(config.parent.name, config.parent)
-    return found
-
-
 def clip_choices() -> list[str]:
     """Load CLIP's menu: local checkpoints first, then every open_clip tag."""
     return clip_checkpoints() + list_clip_models()
-
-
-def caption_choices() -> list[str]:
-    """Load Caption Model's menu: known names, then local folders."""
-    return list(CAPTION_MODELS) + [name for name in caption_folders() if name not in CAPTION_MODELS]
 
 
 class Container(torch.nn.Module):
@@ -98,6 +83,8 @@ class Container(torch.nn.Module):
 
 class ManagedModel:
     """An engine module (``ClipBundle`` or ``Captioner``) under ComfyUI's model management."""
+
+    caption_style = CaptionStyle()  # a caption model's style: the Caption Style node sets it on a copy
 
     def __init__(self, inner: torch.nn.Module, load_device: torch.device, offload_device: torch.device) -> None:
         """Puts ``inner`` on ``offload_device``; ``load()`` makes it resident on ``load_device``."""
@@ -118,11 +105,13 @@ class ManagedModel:
         return self.module
 
 
-def _devices() -> tuple[torch.device, torch.device]:
+def model_devices() -> tuple[torch.device, torch.device]:
+    """(load device, offload device) as ComfyUI chooses them."""
     return mm.get_torch_device(), mm.unet_offload_device()
 
 
-def _precision(choice: str, load_device: torch.device) -> str:
+def precision_for(choice: str, load_device: torch.device) -> str:
+    """A loader's precision: "auto" is ComfyUI's choice for ``load_device``."""
     if choice != "auto":
         return choice
     if mm.should_use_fp16(load_device):
@@ -130,14 +119,15 @@ def _precision(choice: str, load_device: torch.device) -> str:
     return "bf16" if mm.should_use_bf16(load_device) else "fp32"
 
 
-def _downloads_allowed() -> bool:
+def downloads_allowed() -> bool:
+    """Whether a model may be downloaded by name."""
     return hub.downloads_allowed(True)  # ComfyUI downloads by name unless HF_HUB_OFFLINE is set
 
 
 def load_managed_clip(name: str, architecture: str, precision: str) -> ManagedModel:
     """``name`` is a checkpoint file in the registered clip folders, or ``ARCH/PRETRAINED``."""
-    load_device, offload_device = _devices()
-    common = {"device": offload_device, "precision": _precision(precision, load_device)}
+    load_device, offload_device = model_devices()
+    common = {"device": offload_device, "precision": precision_for(precision, load_device)}
     common["cache_dir"] = str(first_folder("clip_interrogator_hub"))
     if architecture != "auto" and architecture not in open_clip.list_models():
         raise InputError(f"Unknown CLIP architecture '{architecture}': pick one from the list, or auto.")
@@ -145,33 +135,11 @@ def load_managed_clip(name: str, architecture: str, precision: str) -> ManagedMo
         arch = "" if architecture == "auto" else architecture
         bundle = load_clip(arch, checkpoint=folder_paths.get_full_path("clip_interrogator_clip", name), **common)
     elif name in list_clip_models():
-        bundle = load_clip(name, allow_download=_downloads_allowed(), **common)
+        bundle = load_clip(name, allow_download=downloads_allowed(), **common)
     else:
         where = FOLDERS["clip_interrogator_clip"]
         raise ModelNotFoundError(f"CLIP model '{name}' is neither a known name nor a file in {where}.")
     return ManagedModel(bundle, load_device, offload_device)
-
-
-def load_managed_captioner(name: str, precision: str) -> ManagedModel:
-    """``name`` is a known caption model or a folder under the registered caption folders."""
-    load_device, offload_device = _devices()
-    folders = caption_folders()
-    if name in CAPTION_MODELS:
-        source = name
-    elif name in folders:
-        source = str(folders[name])
-    else:
-        where = FOLDERS["clip_interrogator_caption"]
-        raise ModelNotFoundError(f"Caption model '{name}' is neither a known name nor a folder in {where}.")
-    captioner = load_caption_model(
-        source,
-        device=offload_device,
-        precision=precision,
-        auto_precision=_precision("auto", load_device),
-        cache_dir=str(first_folder("clip_interrogator_hub")),
-        allow_download=_downloads_allowed(),
-    )
-    return ManagedModel(captioner, load_device, offload_device)
 
 
 class ComfyHooks(Hooks):
@@ -200,7 +168,7 @@ def embeds_cache() -> CacheSettings:
     """The pack's label-embedding cache folder, with published caches when online."""
     return CacheSettings(
         first_folder("clip_interrogator_embeds"),
-        download=_downloads_allowed(),
+        download=downloads_allowed(),
         hub_cache_dir=str(first_folder("clip_interrogator_hub")),
     )
 
@@ -239,6 +207,7 @@ def interrogate(
     prompts to a token budget (None: CLIP's window).
     """
     _check_models(clip, captioner)
+    settings = _styled(settings, captioner)
     images = tensor_to_images(image)
     captions = [caption] if caption.strip() else None
     vocab = build_vocabulary(compat=settings.compat)
@@ -268,6 +237,11 @@ def _check_models(clip: object, captioner: object) -> None:
             )
 
 
+def _styled(settings: Settings, captioner: ManagedModel | None) -> Settings:
+    """``settings`` with the caption model's style (from a Caption Style node, else short)."""
+    return settings if captioner is None else replace(settings, caption_style=captioner.caption_style)
+
+
 def _run(clip, captioner, settings, vocab, mode, images, captions, with_negative=False, target=None) -> list[Result]:
     bundle: ClipBundle = clip.module
     caption_module: Captioner | None = captioner.module if captioner is not None else None
@@ -291,6 +265,7 @@ def caption_dataset(
     """Captions the dataset folder ``root`` (checked to be under a dataset root) with ComfyUI
     managing the models; the manifest is ``root/interrogator_manifest.jsonl``."""
     _check_models(clip, captioner)
+    settings = _styled(settings, captioner)
     hooks = ComfyHooks(clip, captioner)
     vocab = build_vocabulary(compat=settings.compat)
     caption_module = captioner.module if captioner is not None else None

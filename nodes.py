@@ -18,7 +18,6 @@ from .comfy_text import node_target
 from .node_widgets import (
     CATEGORY,
     TABLE_TOGGLES,
-    CICaptionModel,
     CIClip,
     caption_inputs,
     max_flavors_input,
@@ -27,6 +26,7 @@ from .node_widgets import (
     table_inputs,
     target_inputs,
 )
+from .nodes_caption import CaptionStyleNode, LoadCaptionModel
 from .nodes_dataset import CaptionDataset
 
 comfy_host.register_folders()
@@ -69,38 +69,6 @@ class LoadCLIP(io.ComfyNode):
     def execute(cls, clip_name: str, architecture: str, precision: str) -> io.NodeOutput:
         """Loads the model; errors name the bad value."""
         return io.NodeOutput(comfy_host.load_managed_clip(clip_name, architecture, precision))
-
-
-class LoadCaptionModel(io.ComfyNode):
-    """Loads a caption model (a known name or a local folder) under ComfyUI's model management."""
-
-    @classmethod
-    def define_schema(cls) -> io.Schema:
-        """Inputs, outputs and tooltips."""
-        return io.Schema(
-            node_id="CI_LoadCaptionModel",
-            display_name="Load Caption Model (Interrogator)",
-            category=CATEGORY,
-            description="Loads BLIP, BLIP-2 or GIT to write captions.",
-            inputs=[
-                io.Combo.Input(
-                    "model_name",
-                    options=comfy_host.caption_choices(),
-                    default="blip-large",
-                    tooltip=(
-                        "A caption model (downloaded on first use unless offline), or a Hugging Face model "
-                        "folder in models/clip_interrogator/caption."
-                    ),
-                ),
-                precision_input(),
-            ],
-            outputs=[CICaptionModel.Output(display_name="caption_model", tooltip="The caption model.")],
-        )
-
-    @classmethod
-    def execute(cls, model_name: str, precision: str) -> io.NodeOutput:
-        """Loads the model; errors name the bad value."""
-        return io.NodeOutput(comfy_host.load_managed_captioner(model_name, precision))
 
 
 def _output_used(node: type[io.ComfyNode], index: int) -> bool:
@@ -286,8 +254,8 @@ class InterrogatorExtension(ComfyExtension):
 
     @override
     async def get_node_list(self) -> list[type[io.ComfyNode]]:
-        """The six nodes."""
-        return [LoadCLIP, LoadCaptionModel, Interrogate, NegativePrompt, Analyze, CaptionDataset]
+        """The seven nodes."""
+        return [LoadCLIP, LoadCaptionModel, CaptionStyleNode, Interrogate, NegativePrompt, Analyze, CaptionDataset]
 
 
 async def comfy_entrypoint() -> InterrogatorExtension:

@@ -15,6 +15,7 @@ from .hooks import Hooks
 from .interrogator import Interrogator
 from .models.bundle import ClipBundle
 from .models.caption import Captioner, load_caption_model
+from .models.caption_style import STYLES, CaptionStyle
 from .models.clip import load_clip
 from .models.registry import CAPTION_MODELS, DEFAULT_CAPTION, DEFAULT_CLIP
 from .modes import MODES, mode_spec
@@ -45,6 +46,7 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
         help=f"{', '.join(CAPTION_MODELS)}, or a folder",
     )
     add("--caption", metavar="TEXT", help="use this caption; no caption model is loaded")
+    add_caption_style_arguments(p)
     add("--compat", choices=["0.6"], help="reproduce clip-interrogator 0.6.0's prompts exactly")
     add("--max-flavors", type=int, metavar="N", help=f"labels to add (analyze: per table); default: {defaults}")
     add("--tables", default=",".join(MERGED_TABLES), help="comma-separated tables to rank")
@@ -68,6 +70,30 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
     add("--target-tokenizer", metavar="DIR", help="the target's tokenizer folder (default: CLIP's count, an estimate)")
     add("--threads", type=int, metavar="N", help="CPU threads for torch; 1 is faster when other jobs share the CPU")
     add("-v", "--verbose", action="store_true", help="log what is loaded and computed")
+
+
+def add_caption_style_arguments(p: argparse.ArgumentParser) -> None:
+    """What kind of caption the caption model writes, and how it decodes."""
+    add = p.add_argument
+    styles = "short (one sentence, as upstream), detailed (a paragraph), tags, or custom (with --caption-prompt)"
+    add("--caption-style", default="short", choices=STYLES, help=f"{styles}; BLIP and GIT write short only")
+    add("--caption-prompt", default="", metavar="TEXT", help="the instruction for --caption-style custom")
+    add("--caption-tokens", type=int, metavar="N", help="new tokens a caption may take (default: the style's)")
+    add("--sample", action="store_true", help="sample captions instead of greedy decoding (repeatable with --seed)")
+    add("--seed", type=int, default=0, help="seed for --sample (default 0)")
+    add("--temperature", type=float, default=0.7, help="sampling temperature for --sample (default 0.7)")
+
+
+def caption_style_from(args: argparse.Namespace) -> CaptionStyle:
+    """The caption style the arguments ask for (checked when made)."""
+    return CaptionStyle(
+        style=args.caption_style,
+        instruction=args.caption_prompt,
+        max_new_tokens=args.caption_tokens,
+        sample=args.sample,
+        seed=args.seed,
+        temperature=args.temperature,
+    )
 
 
 class TqdmHooks(Hooks):
@@ -110,6 +136,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         enabled_tables=tables,
         exclusions=exclusions,
         text_batch_size=args.batch_size,
+        caption_style=caption_style_from(args),
     )
 
 

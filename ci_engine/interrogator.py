@@ -70,6 +70,8 @@ class Interrogator:
         self.target = target
         if settings.compat and self.vocab.custom:
             raise InputError("Compat mode reproduces upstream's tables only: leave the extra label lists out.")
+        if captioner is not None:
+            captioner.check_style(settings.caption_style)  # before any work: a style it cannot write
         self._context = ModeContext(clip, self.vocab, settings, self.hooks)
 
     def prepare(self, mode: str) -> None:
@@ -84,11 +86,12 @@ class Interrogator:
         if self.captioner is None:
             raise InputError("No caption model: load one, or give the caption text yourself.")
         self.hooks.use(self.captioner)
-        step = 1 if self.settings.compat else IMAGE_BATCH
+        step = 1 if self.settings.compat else self.captioner.spec.batch
         out: list[str] = []
         for start in range(0, len(images), step):
             self.hooks.check_cancel()
-            out += self.captioner.generate(images[start : start + step], self.settings.caption_max_length)
+            batch = images[start : start + step]
+            out += self.captioner.generate(batch, self.settings.caption_max_length, self.settings.caption_style)
         return [clean_caption(c) for c in out] if self.settings.cleans_captions else out
 
     def image_features(self, images: Sequence[Image.Image]) -> torch.Tensor:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .errors import InputError
+from .models.caption_style import CaptionStyle
 from .vocab import MERGED_TABLES
 
 POSITIVE_SETTINGS = ("chunk_size", "flavor_intermediate_count", "caption_max_length", "text_batch_size")
@@ -22,7 +23,8 @@ class Settings:
     min_flavors: int = 8
     flavor_intermediate_count: int = 2048
     chunk_size: int = 2048
-    caption_max_length: int = 32
+    caption_max_length: int = 32  # new tokens of a short caption (upstream's setting)
+    caption_style: CaptionStyle = CaptionStyle()  # short, detailed, tags or custom; greedy unless it samples
     clean_captions: bool | None = None  # None: on by default, off in compat
     enabled_tables: frozenset[str] = field(default_factory=lambda: frozenset(MERGED_TABLES))
     exclusions: frozenset[str] = frozenset()
@@ -40,9 +42,13 @@ class Settings:
             raise InputError(f"Unknown tables {sorted(unknown)}: choose from {', '.join(MERGED_TABLES)}.")
         if self.compat and (self.enabled_tables != frozenset(MERGED_TABLES) or self.exclusions):
             raise InputError("Compat mode reproduces upstream with every table: turn table toggles and exclusions off.")
+        if self.compat and self.caption_style != CaptionStyle():
+            raise InputError("Compat mode reproduces upstream's short greedy captions: use caption style 'short'.")
 
     def _check_types(self) -> None:
         """Wrong types fail here by name: a str for a bool is truthy, a str for a set splits into letters."""
+        if not isinstance(self.caption_style, CaptionStyle):
+            raise InputError(f"caption_style must be a CaptionStyle, not {self.caption_style!r}.")
         for name in ("compat", "clean_captions"):
             value = getattr(self, name)
             if not isinstance(value, bool) and not (name == "clean_captions" and value is None):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,31 @@ def _offline(monkeypatch):
     """Tests never reach the network: the hub clients are told to stay offline."""
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+
+
+LOCAL_HOSTS = {"127.0.0.1", "::1", "localhost"}
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch):
+    """A test that tries the network fails at once instead of waiting on retries: only
+    loopback (Ray, a local ComfyUI) and local sockets may be reached."""
+    real_connect, real_lookup = socket.socket.connect, socket.getaddrinfo
+
+    def refuse(host: object) -> None:
+        if isinstance(host, str) and host not in LOCAL_HOSTS:
+            raise OSError(f"tests never reach the network (tried {host})")
+
+    def connect(sock, address):
+        refuse(address[0] if isinstance(address, tuple) else None)
+        return real_connect(sock, address)
+
+    def lookup(host, *args, **kwargs):
+        refuse(host)
+        return real_lookup(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket, "getaddrinfo", lookup)
 
 
 @pytest.fixture(scope="session")

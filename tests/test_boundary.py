@@ -8,8 +8,9 @@ Layers, lowest first; a module may import its own layer and those below it:
     core      vocab, cache, tables, ranking, chain, modes, settings, interrogator, images
     dataset   ci_engine.dataset (captioning folders: files, manifest, loader, runners)
     front     cli, cli_args, cli_dataset, __main__, testing, and the package's __init__
-    host      comfy_host.py (the only module that talks to ComfyUI's model management), comfy_text.py
-    nodes     node_widgets.py, nodes.py, nodes_dataset.py, then the pack's __init__.py
+    host      comfy_host.py (the only module that talks to ComfyUI's model management), comfy_text.py,
+              comfy_caption.py
+    nodes     node_widgets.py, nodes.py, nodes_dataset.py, nodes_caption.py, then the pack's __init__.py
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ LAYERS = ["base", "text", "models", "core", "dataset", "front", "host", "nodes"]
 BASE = {"errors", "hooks", "devices", "version", "atomic"}
 FRONT = {"cli", "cli_args", "cli_dataset", "__main__", "testing", "__init__"}
 COMFY_MODULES = {"comfy", "comfy_api", "comfy_extras", "folder_paths", "comfy_execution", "server", "execution"}
+HOST = ("comfy_host", "comfy_text", "comfy_caption")
+NODES = ("node_widgets", "nodes", "nodes_dataset", "nodes_caption")
 MAX_MODULE_LINES = 300
 MAX_FUNCTION_LINES = 40
 
@@ -36,9 +39,9 @@ def module_name(path: Path) -> str:
 
 
 def layer_of(module: str) -> str:
-    if module in ("comfy_host", "comfy_text"):
+    if module in HOST:
         return "host"
-    if module in ("nodes", "nodes_dataset", "node_widgets", "pack"):
+    if module in (*NODES, "pack"):
         return "nodes"
     parts = module.split(".")
     if len(parts) == 1 or parts[1] in FRONT:
@@ -65,8 +68,7 @@ def imports_of(path: Path) -> set[str]:
 
 
 def sources() -> dict[str, Path]:
-    nodes = [ROOT / name for name in ("node_widgets.py", "nodes.py", "nodes_dataset.py")]
-    files = sorted(ENGINE.rglob("*.py")) + [ROOT / "comfy_host.py", ROOT / "comfy_text.py", *nodes]
+    files = sorted(ENGINE.rglob("*.py")) + [ROOT / f"{name}.py" for name in (*HOST, *NODES)]
     return {module_name(path): path for path in files}
 
 
@@ -89,11 +91,7 @@ def graph() -> dict[str, set[str]]:
 
 def test_engine_never_imports_comfyui():
     offenders = {
-        module: sorted(
-            n
-            for n in imports_of(path)
-            if n.split(".")[0] in COMFY_MODULES | {"nodes", "nodes_dataset", "node_widgets", "comfy_host", "comfy_text"}
-        )
+        module: sorted(n for n in imports_of(path) if n.split(".")[0] in COMFY_MODULES | {*HOST, *NODES})
         for module, path in sources().items()
         if module.startswith("ci_engine")
     }

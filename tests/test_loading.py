@@ -177,6 +177,7 @@ def test_download_failures_are_download_errors(monkeypatch, tmp_path):
     monkeypatch.setattr(open_clip, "download_pretrained", no_network)
     with pytest.raises(DownloadError, match="ViT-B-32/openai.*Connection refused"):
         load_clip("ViT-B-32/openai", device="cpu", cache_dir=str(tmp_path))
+    monkeypatch.setattr(transformers.AutoProcessor, "from_pretrained", no_network)  # loaded first
     monkeypatch.setattr(transformers.BlipForConditionalGeneration, "from_pretrained", no_network)
     with pytest.raises(DownloadError, match="blip-base"):
         load_caption_model("blip-base", device="cpu", cache_dir=str(tmp_path))

@@ -14,16 +14,18 @@ from comfy_pack import REAL, ROOT, execute, interrogate_inputs, load_clip, our_p
 
 
 def test_pack_exports_only_the_v3_entry_point(comfy):
-    modules = {"nodes", "nodes_dataset", "node_widgets", "comfy_host", "comfy_text", "ci_engine"}
+    modules = {"nodes", "nodes_dataset", "nodes_caption", "node_widgets", "comfy_host", "comfy_text", "comfy_caption"}
+    modules.add("ci_engine")
     exported = {k for k in vars(comfy.pack) if not k.startswith("__")} - modules
     assert exported == {"comfy_entrypoint", "WEB_DIRECTORY"}
     assert (ROOT / comfy.pack.WEB_DIRECTORY).is_dir()
 
 
-def test_six_prefixed_nodes_with_tooltips_and_own_wire_types(comfy):
+def test_seven_prefixed_nodes_with_tooltips_and_own_wire_types(comfy):
     assert set(comfy.nodes) == {
         "CI_LoadCLIP",
         "CI_LoadCaptionModel",
+        "CI_CaptionStyle",
         "CI_Interrogate",
         "CI_NegativePrompt",
         "CI_Analyze",

@@ -1,66 +1,26 @@
-"""Caption models through transformers: BLIP, BLIP-2, GIT, by name or local folder."""
+"""Caption models through transformers' native classes, by short name or local folder."""
 
 from __future__ import annotations
 
 import json
 import logging
 import os
-import re
-from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import torch
-from PIL import Image
-from torch import nn
 
 from ..devices import resolve_device, resolve_dtype
 from ..errors import DownloadError, InputError, ModelNotFoundError
 from . import hub
+from .caption_families import FAMILIES, Family, family_of_model_type
+from .caption_text import clean_caption  # noqa: F401  (re-exported: the engine's import)
+from .captioner import Captioner
 from .registry import CAPTION_MODELS
 
 log = logging.getLogger(__name__)
 
-FAMILIES = {"blip": "blip", "blip-2": "blip2", "git": "git"}  # config model_type -> family
 
-
-class Captioner(nn.Module):
-    """A caption model and its processor; generation as upstream 0.6.0 (greedy by default)."""
-
-    def __init__(self, model: nn.Module, processor: Callable, family: str, name: str) -> None:
-        """``family`` is "blip", "blip2" or "git"; ``name`` is what the user asked for."""
-        super().__init__()
-        self.model = model
-        self.processor = processor
-        self.family = family
-        self.name = name
-
-    @property
-    def device(self) -> torch.device:
-        """Where the caption model's weights are now."""
-        return next(self.model.parameters()).device
-
-    @torch.no_grad()
-    def generate(self, images: Sequence[Image.Image], max_length: int = 32) -> list[str]:
-        """One caption per image, all images in one ``generate`` call."""
-        inputs = self.processor(images=list(images), return_tensors="pt").to(self.device)
-        if self.family != "git":  # upstream casts BLIP inputs to the model dtype, not GIT's
-            inputs = inputs.to(next(self.model.parameters()).dtype)
-        tokens = self.model.generate(**inputs, max_new_tokens=max_length)
-        return [text.strip() for text in self.processor.batch_decode(tokens, skip_special_tokens=True)]
-
-
-_ARTIFACTS = re.compile(r"\b(?:arafed|araffe|araffed|arafe|arafad|araffes)\b\s*", re.IGNORECASE)
-_REPEATS = re.compile(r"\b(\w+)(?:\s+\1\b)+", re.IGNORECASE)
-
-
-def clean_caption(text: str) -> str:
-    """Removes BLIP's invented words ("arafed", "araffe") and runs of a repeated word."""
-    text = _ARTIFACTS.sub("", text)
-    text = _REPEATS.sub(r"\1", text)
-    return " ".join(text.split())
-
-
-def _family_of_folder(folder: Path) -> str:
+def _family_of_folder(folder: Path) -> Family:
     try:
         config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
         model_type = config.get("model_type", "")
@@ -71,19 +31,19 @@ def _family_of_folder(folder: Path) -> str:
             f"Caption model in '{folder}' needs its own code (config.json has auto_map), which this pack never "
             "runs. Use a checkpoint converted for transformers' built-in classes."
         )
-    if model_type not in FAMILIES:
-        raise InputError(f"Caption model in '{folder}' is '{model_type}'; supported: {', '.join(FAMILIES)}.")
-    return FAMILIES[model_type]
+    return family_of_model_type(str(model_type), str(folder))
 
 
-def _model_class(family: str):
+def _model_class(family: Family) -> type:
     import transformers
 
-    return {
-        "blip": transformers.BlipForConditionalGeneration,
-        "blip2": transformers.Blip2ForConditionalGeneration,
-        "git": transformers.AutoModelForCausalLM,
-    }[family]
+    found = getattr(transformers, family.model_class, None)
+    if found is None:
+        raise InputError(
+            f"{family.label} models need a newer transformers than {transformers.__version__} (it has no "
+            f"{family.model_class}): pip install -U transformers."
+        )
+    return found
 
 
 def _dtype_kwarg(dtype: torch.dtype) -> dict:
@@ -107,11 +67,11 @@ def _check_safe_weights(folder: Path) -> None:
     )
 
 
-def resolve_caption_source(name: str) -> tuple[str, str, str | None]:
+def resolve_caption_source(name: str) -> tuple[str, Family, str | None]:
     """(source, family, hub revision) for a short name; a local HF-format folder has no revision."""
     if name in CAPTION_MODELS:
         spec = CAPTION_MODELS[name]
-        return spec.hub_id, spec.family, spec.revision
+        return spec.hub_id, FAMILIES[spec.family], spec.revision
     folder = Path(name)
     if folder.is_dir():
         family = _family_of_folder(folder)
@@ -122,12 +82,12 @@ def resolve_caption_source(name: str) -> tuple[str, str, str | None]:
     )
 
 
-def caption_precision(family: str, precision: str, auto: str = "auto") -> str:
+def caption_precision(family: Family, precision: str, auto: str = "auto") -> str:
     """The precision a caption model runs in: upstream always runs GIT in fp32; otherwise
     ``auto`` means ``auto`` (the host's choice, or the device's default)."""
     if precision != "auto":
         return precision
-    return "fp32" if family == "git" else auto
+    return "fp32" if family.name == "git" else auto
 
 
 def load_caption_model(
@@ -149,8 +109,6 @@ def load_caption_model(
         cache_dir: the hub cache folder for downloads (None: the hub's default).
         allow_download: whether a missing model may be downloaded.
     """
-    from transformers import AutoProcessor
-
     source, family, revision = resolve_caption_source(name)
     local = revision is None
     dev = resolve_device(device)
@@ -160,13 +118,36 @@ def load_caption_model(
     if revision:
         common["revision"] = revision  # the pinned commit, also when found in the cache offline
     try:
-        safe = {"use_safetensors": True} if local else {}  # hub names: safetensors first, else weights_only
-        model = _model_class(family).from_pretrained(source, **common, **safe, **_dtype_kwarg(dtype))
-        processor = AutoProcessor.from_pretrained(source, **common)
+        model, processor = _from_pretrained(source, family, common, local, dtype, name)
     except OSError as exc:
         raise _load_error(name, source, local, offline, cache_dir, exc) from exc
     log.info("Loaded caption model %s on %s (%s)", name, dev, dtype)
-    return Captioner(model.eval().to(dev), processor, family, name)
+    system = CAPTION_MODELS[name].system if name in CAPTION_MODELS else ""
+    return Captioner(model.eval().to(dev), processor, family, name, system=system)
+
+
+def _from_pretrained(source: str, family: Family, common: dict, local: bool, dtype: torch.dtype, name: str):
+    """(model, processor) through transformers' native classes; the processor first, as it is
+    cheap and says whether a chat model can be asked at all."""
+    from transformers import AutoProcessor
+
+    try:
+        processor = AutoProcessor.from_pretrained(source, **common)
+        _check_processor(processor, family, name)
+        safe = {"use_safetensors": True} if local else {}  # hub names: safetensors first, else weights_only
+        return _model_class(family).from_pretrained(source, **common, **safe, **_dtype_kwarg(dtype)), processor
+    except ValueError as exc:  # a model type this transformers does not know
+        raise InputError(f"Caption model '{name}' could not be loaded by this transformers: {exc}") from exc
+
+
+def _check_processor(processor: object, family: Family, name: str) -> None:
+    """A chat model is asked through its processor's chat template: one without cannot be asked."""
+    if family.asking == "chat" and not getattr(processor, "chat_template", None):
+        raise InputError(
+            f"Caption model '{name}' ({family.label}) has no chat template in its processor files "
+            "(chat_template.jinja or processor_config.json), so it cannot be given an instruction. "
+            "Use a model folder saved with its processor (processor.save_pretrained)."
+        )
 
 
 def _load_error(name: str, source: str, local: bool, offline: bool, cache_dir, exc: OSError) -> Exception:

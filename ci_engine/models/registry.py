@@ -11,33 +11,91 @@ DEFAULT_CAPTION = "blip-large"
 
 @dataclass(frozen=True)
 class CaptionSpec:
-    """A caption model upstream knows by a short name."""
+    """A caption model known by a short name."""
 
     hub_id: str
-    family: str  # "blip", "blip2" or "git": picks the transformers class
+    family: str  # a key of caption_families.FAMILIES: picks the transformers class and how it is asked
     size: str  # download size, shown to users choosing a model
     revision: str  # the hub commit downloads are pinned to: a repository's later pushes never reach users
+    params: float  # billions of parameters, vision tower included: fp16 needs about 2 GB per billion
+    system: str = ""  # a system prompt the model was trained with (chat models)
 
 
-# Revisions: commits of each repository recorded by other projects' pinned registries (no hub
-# access here to read them afresh); bump one deliberately, after checking what changed.
+def _spec(hub_id: str, family: str, size: str, params: float, revision: str, system: str = "") -> CaptionSpec:
+    return CaptionSpec(hub_id, family, size, revision, params, system)
+
+
+# Revisions: commits of each repository recorded by other projects' pinned registries and hub
+# caches (no hub access here to read them afresh); bump one deliberately, after checking what
+# changed. Parameter counts: the hub's metadata, or the fp32 download size / 4 (BLIP, GIT);
+# JoyCaption's is Llama 3.1 8B + its SigLIP tower, an estimate.
 CAPTION_MODELS: dict[str, CaptionSpec] = {
-    "blip-base": CaptionSpec(
-        "Salesforce/blip-image-captioning-base", "blip", "990MB", "82a37760796d32b1411fe092ab5d4e227313294b"
+    "blip-base": _spec(
+        "Salesforce/blip-image-captioning-base", "blip", "990MB", 0.247, "82a37760796d32b1411fe092ab5d4e227313294b"
     ),
-    "blip-large": CaptionSpec(
-        "Salesforce/blip-image-captioning-large", "blip", "1.9GB", "353689b859fcf0523410b1806dace5fb46ecdf41"
+    "blip-large": _spec(
+        "Salesforce/blip-image-captioning-large", "blip", "1.9GB", 0.47, "353689b859fcf0523410b1806dace5fb46ecdf41"
     ),
-    "blip2-2.7b": CaptionSpec(
-        "Salesforce/blip2-opt-2.7b", "blip2", "15.5GB", "59a1ef6c1e5117b3f65523d1c6066825bcf315e3"
+    "blip2-2.7b": _spec(
+        "Salesforce/blip2-opt-2.7b", "blip2", "15.5GB", 3.87, "59a1ef6c1e5117b3f65523d1c6066825bcf315e3"
     ),
-    "blip2-flan-t5-xl": CaptionSpec(
-        "Salesforce/blip2-flan-t5-xl", "blip2", "15.8GB", "0eb0d3b46c14c1f8c7680bca2693baafdb90bb28"
+    "blip2-flan-t5-xl": _spec(
+        "Salesforce/blip2-flan-t5-xl", "blip2", "15.8GB", 3.94, "0eb0d3b46c14c1f8c7680bca2693baafdb90bb28"
     ),
-    "git-large-coco": CaptionSpec(
-        "microsoft/git-large-coco", "git", "1.6GB", "b644b0b41274649f87de8846fa15f9a22dad7583"
+    "git-large-coco": _spec(
+        "microsoft/git-large-coco", "git", "1.6GB", 0.39, "b644b0b41274649f87de8846fa15f9a22dad7583"
+    ),
+    "florence-2-base": _spec(
+        "florence-community/Florence-2-base", "florence2", "0.46GB", 0.232, "00921df66db728a9ceb750f5eca43e5c203a2051"
+    ),
+    "florence-2-large": _spec(
+        "florence-community/Florence-2-large", "florence2", "1.6GB", 0.777, "4271c66b88cdbc05735372ec13b2360108de5317"
+    ),
+    "joycaption-beta-one": _spec(
+        "fancyfeast/llama-joycaption-beta-one-hf-llava",
+        "llava",
+        "17GB",
+        8.5,
+        "ebf414ea497a020da0f82df3913e5b6cb8e9663a",
+        "You are a helpful image captioner.",
+    ),
+    "llava-1.5-7b": _spec(
+        "llava-hf/llava-1.5-7b-hf", "llava", "14.1GB", 7.06, "b234b804b114d9e37bb655e11cbbb5f5e971b7a9"
+    ),
+    "qwen2.5-vl-3b": _spec(
+        "Qwen/Qwen2.5-VL-3B-Instruct", "qwen2.5-vl", "7.5GB", 3.75, "66285546d2b821cf421d4f5eb2576359d3770cd3"
+    ),
+    "qwen2.5-vl-7b": _spec(
+        "Qwen/Qwen2.5-VL-7B-Instruct", "qwen2.5-vl", "16.6GB", 8.29, "cc594898137f460bfe9f0759e9844b3ce807cfb5"
+    ),
+    "qwen3-vl-2b": _spec(
+        "Qwen/Qwen3-VL-2B-Instruct", "qwen3-vl", "4.3GB", 2.13, "89644892e4d85e24eaac8bacfd4f463576704203"
+    ),
+    "qwen3-vl-4b": _spec(
+        "Qwen/Qwen3-VL-4B-Instruct", "qwen3-vl", "8.9GB", 4.44, "ebb281ec70b05090aa6165b016eac8ec08e71b17"
+    ),
+    "qwen3-vl-8b": _spec(
+        "Qwen/Qwen3-VL-8B-Instruct", "qwen3-vl", "17.5GB", 8.77, "0c351dd01ed87e9c1b53cbc748cba10e6187ff3b"
+    ),
+    "smolvlm2-256m": _spec(
+        "HuggingFaceTB/SmolVLM2-256M-Video-Instruct",
+        "smolvlm",
+        "1.0GB",
+        0.256,
+        "067788b187b95ebe7b2e040b3e4299e342e5b8fd",
+    ),
+    "smolvlm2-500m": _spec(
+        "HuggingFaceTB/SmolVLM2-500M-Video-Instruct",
+        "smolvlm",
+        "2.0GB",
+        0.507,
+        "7b375e1b73b11138ff12fe22c8f2822d8fe03467",
+    ),
+    "smolvlm2-2.2b": _spec(
+        "HuggingFaceTB/SmolVLM2-2.2B-Instruct", "smolvlm", "9.0GB", 2.25, "482adb537c021c86670beed01cd58990d01e72e4"
     ),
 }
+
 
 # Upstream publishes label embeddings for these CLIP models (same file names and keys).
 CACHE_REPO = "pharma/ci-preprocess"

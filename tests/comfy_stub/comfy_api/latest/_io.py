@@ -104,6 +104,28 @@ class Int(ComfyTypeIO):
             self.min, self.max, self.step = min, max, step
 
 
+class Float(ComfyTypeIO):
+    class Input(WidgetInput):
+        def __init__(
+            self,
+            id: str,
+            display_name: str = None,
+            optional=False,
+            tooltip: str = None,
+            lazy: bool = None,
+            default: float = None,
+            min: float = None,
+            max: float = None,
+            step: float = None,
+            round: float = None,
+            display_mode=None,
+            socketless: bool = None,
+            force_input: bool = None,
+        ):
+            super().__init__(id, display_name, optional, tooltip, lazy, default, socketless, None, force_input)
+            self.min, self.max, self.step = min, max, step
+
+
 class String(ComfyTypeIO):
     class Input(WidgetInput):
         def __init__(

@@ -87,6 +87,28 @@ def save_blip(folder: Path, seed: int = 0) -> Path:
     return folder
 
 
+# the families with a tiny model here; "image-text-to-text" is the generic chat family (a Qwen2-VL)
+CAPTION_FAMILIES = ("blip", "florence2", "llava", "qwen2.5-vl", "qwen3-vl", "smolvlm", "image-text-to-text")
+
+
+def save_caption_model(family: str, folder: Path, seed: int = 0) -> Path:
+    """A tiny random-weight caption model of ``family`` with its real processor class, saved
+    as a local Hugging Face folder (safetensors) that transformers' native classes load."""
+    from .chat_models import save_qwen2_5_vl, save_qwen2_vl, save_qwen3_vl, save_smolvlm
+    from .florence_llava import save_florence2, save_llava
+
+    builders = {
+        "blip": save_blip,
+        "florence2": save_florence2,
+        "llava": save_llava,
+        "qwen2.5-vl": save_qwen2_5_vl,
+        "qwen3-vl": save_qwen3_vl,
+        "smolvlm": save_smolvlm,
+        "image-text-to-text": save_qwen2_vl,
+    }
+    return builders[family](Path(folder), seed)
+
+
 def synthetic_images(count: int, seed: int = 0) -> list[Image.Image]:
     """Varied images: noise, gradients, stripes, flat colours, of different sizes."""
     rng = np.random.RandomState(seed)
