@@ -9,7 +9,7 @@ from pathlib import Path
 import folder_paths
 
 from .ci_engine.errors import InputError, ModelNotFoundError
-from .ci_engine.models.caption import load_caption_model
+from .ci_engine.models.caption import load_caption_model, resolve_caption_source
 from .ci_engine.models.caption_style import CaptionStyle
 from .ci_engine.models.captioner import Captioner
 from .ci_engine.models.registry import CAPTION_MODELS
@@ -43,11 +43,12 @@ def load_managed_captioner(name: str, precision: str) -> ManagedModel:
     else:
         where = FOLDERS["clip_interrogator_caption"]
         raise ModelNotFoundError(f"Caption model '{name}' is neither a known name nor a folder in {where}.")
+    family = resolve_caption_source(source)[1]
     captioner = load_caption_model(
         source,
         device=offload_device,
         precision=precision,
-        auto_precision=precision_for("auto", load_device),
+        auto_precision=precision_for("auto", load_device, family.prefers_bf16),
         cache_dir=str(first_folder("clip_interrogator_hub")),
         allow_download=downloads_allowed(),
     )

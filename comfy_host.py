@@ -110,10 +110,13 @@ def model_devices() -> tuple[torch.device, torch.device]:
     return mm.get_torch_device(), mm.unet_offload_device()
 
 
-def precision_for(choice: str, load_device: torch.device) -> str:
-    """A loader's precision: "auto" is ComfyUI's choice for ``load_device``."""
+def precision_for(choice: str, load_device: torch.device, prefer_bf16: bool = False) -> str:
+    """A loader's precision: "auto" is ComfyUI's choice for ``load_device`` (bf16 first where
+    ``prefer_bf16`` and the device has it)."""
     if choice != "auto":
         return choice
+    if prefer_bf16 and mm.should_use_bf16(load_device):
+        return "bf16"
     if mm.should_use_fp16(load_device):
         return "fp16"
     return "bf16" if mm.should_use_bf16(load_device) else "fp32"

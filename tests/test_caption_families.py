@@ -136,3 +136,18 @@ def test_the_interrogator_asks_for_the_settings_style(family_dirs, clip, vocab_d
     blip = load_caption_model(str(family_dirs["blip"]), device="cpu")
     with pytest.raises(InputError, match="Caption style 'tags'"):
         Interrogator(clip, blip, Settings(caption_style=style))
+
+
+def test_a_dataset_is_captioned_in_the_style_asked_for(family_dirs, model_dir, tmp_path, capsys):
+    from ci_engine.images import load_image
+    from ci_engine.models.caption_text import clean_caption
+    from ci_engine.testing import make_dataset
+
+    good = make_dataset(tmp_path / "set", 3, bad=0)
+    folder = family_dirs["smolvlm"]
+    args = ["dataset", tmp_path / "set", *tiny_model_args(model_dir), "--caption-model", folder, "--mode", "caption"]
+    status, out, err = run_cli(capsys, *args, "--caption-style", "tags", "--caption-tokens", "6", "--device", "cpu")
+    assert status == 0 and out.startswith("3 written"), err
+    captioner = load_caption_model(str(folder), device="cpu")
+    tags = captioner.generate([load_image(p) for p in good], 32, CaptionStyle("tags", max_new_tokens=6))
+    assert [p.with_suffix(".txt").read_text() for p in good] == [f"{clean_caption(t)}\n" for t in tags]

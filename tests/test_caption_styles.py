@@ -118,3 +118,19 @@ def test_a_family_this_transformers_lacks_says_to_upgrade():
 
     with pytest.raises(InputError, match="need a newer transformers"):
         _model_class(replace(FAMILIES["florence2"], model_class="Florence9ForEverything"))
+
+
+def test_language_model_families_prefer_bf16_on_a_gpu_that_has_it(monkeypatch):
+    import torch
+
+    from ci_engine.models.caption import caption_precision
+
+    cuda = torch.device("cuda")
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    assert caption_precision(FAMILIES["qwen2.5-vl"], "auto", "auto", cuda) == "bf16"
+    assert caption_precision(FAMILIES["blip"], "auto", "auto", cuda) == "auto"  # upstream's fp16
+    assert caption_precision(FAMILIES["git"], "auto", "auto", cuda) == "fp32"
+    assert caption_precision(FAMILIES["qwen2.5-vl"], "fp16", "auto", cuda) == "fp16"  # asked for: kept
+    assert caption_precision(FAMILIES["qwen2.5-vl"], "auto", "auto", torch.device("cpu")) == "auto"
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
+    assert caption_precision(FAMILIES["llava"], "auto", "auto", cuda) == "auto"

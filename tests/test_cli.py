@@ -130,3 +130,16 @@ def test_decompression_bomb_is_one_clear_error(workdir):
     result = run_cli(bomb, "--caption", "x", home=workdir)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.startswith("error: Image") and "too large to open safely" in result.stderr
+
+
+def test_a_chat_caption_model_folder_with_a_style(workdir, model_dir):
+    from ci_engine.testing import save_caption_model
+
+    folder = save_caption_model("qwen2.5-vl", workdir / "qwen")
+    args = [workdir / "img0.png", *tiny_model_args(model_dir), "--caption-model", folder, "--caption-style", "detailed"]
+    result = run_cli(
+        *args, "--caption-tokens", "8", "--mode", "fast", "--json", "--cache-dir", workdir / "c", home=workdir
+    )
+    assert result.returncode == 0, result.stderr
+    record = json.loads(result.stdout.strip())
+    assert 0 < len(record["caption"].split()) <= 8 and record["prompt"].startswith(record["caption"])

@@ -93,3 +93,11 @@ def test_a_custom_instruction_and_sampling_reach_the_model(comfy, caption_folder
     captions = execute(comfy, "CI_Interrogate", **inputs, **interrogate_inputs(mode="caption")).args[1]
     wanted = CaptionStyle("custom", "Name the colours.", max_new_tokens=8, sample=True, seed=7)
     assert captions == [clean_caption(c) for c in captioner.module.generate(tensor_to_images(image_batch), 32, wanted)]
+
+
+def test_auto_precision_is_bf16_for_chat_models_where_comfyui_can_use_it(comfy, caption_folder, monkeypatch):
+    for name in ("should_use_fp16", "should_use_bf16"):  # a GPU with both, where ComfyUI picks fp16 first
+        monkeypatch.setattr(comfy.mm, name, lambda *args, **kwargs: True)
+    chat = execute(comfy, "CI_LoadCaptionModel", model_name="tiny-qwen3-vl", precision="auto").args[0]
+    blip = execute(comfy, "CI_LoadCaptionModel", model_name="tiny-blip", precision="auto").args[0]
+    assert chat.module.dtype == torch.bfloat16 and blip.module.dtype == torch.float16

@@ -82,12 +82,16 @@ def resolve_caption_source(name: str) -> tuple[str, Family, str | None]:
     )
 
 
-def caption_precision(family: Family, precision: str, auto: str = "auto") -> str:
-    """The precision a caption model runs in: upstream always runs GIT in fp32; otherwise
-    ``auto`` means ``auto`` (the host's choice, or the device's default)."""
+def caption_precision(family: Family, precision: str, auto: str = "auto", device: torch.device | None = None) -> str:
+    """The precision a caption model runs in. Upstream always runs GIT in fp32; language-model
+    families run in bf16 where ``device`` has it (fp16 overflows in their long activations);
+    otherwise ``auto`` (the host's choice, or the device's default)."""
     if precision != "auto":
         return precision
-    return "fp32" if family.name == "git" else auto
+    if family.name == "git":
+        return "fp32"
+    cuda_bf16 = device is not None and device.type == "cuda" and torch.cuda.is_bf16_supported()
+    return "bf16" if family.prefers_bf16 and auto == "auto" and cuda_bf16 else auto
 
 
 def load_caption_model(
@@ -112,7 +116,7 @@ def load_caption_model(
     source, family, revision = resolve_caption_source(name)
     local = revision is None
     dev = resolve_device(device)
-    dtype = resolve_dtype(caption_precision(family, precision, auto_precision), dev)
+    dtype = resolve_dtype(caption_precision(family, precision, auto_precision, dev), dev)
     offline = local or not hub.downloads_allowed(allow_download)
     common = {"cache_dir": cache_dir, "local_files_only": offline, "trust_remote_code": False}
     if revision:

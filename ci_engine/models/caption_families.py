@@ -27,9 +27,16 @@ class Family:
     batch: int = 16  # images per generate call
     cast_inputs: bool = True  # upstream feeds GIT fp32 pixels; every other family gets the model dtype
     tasks: tuple[tuple[str, str], ...] = ()  # style -> task token, for asking="task"
+    prefers_bf16: bool = False  # a language model inside: "auto" precision is bf16 where the GPU has it
 
 
-_CHAT = {"model_class": "AutoModelForImageTextToText", "asking": "chat", "styles": CHAT_STYLES, "batch": 4}
+_CHAT = {
+    "model_class": "AutoModelForImageTextToText",
+    "asking": "chat",
+    "styles": CHAT_STYLES,
+    "batch": 4,
+    "prefers_bf16": True,
+}
 FAMILIES: dict[str, Family] = {
     "blip": Family("blip", "BLIP", "BlipForConditionalGeneration", "plain", ("short",)),
     "blip2": Family("blip2", "BLIP-2", "Blip2ForConditionalGeneration", "plain", ("short",)),
