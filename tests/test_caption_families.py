@@ -151,3 +151,13 @@ def test_a_dataset_is_captioned_in_the_style_asked_for(family_dirs, model_dir, t
     captioner = load_caption_model(str(folder), device="cpu")
     tags = captioner.generate([load_image(p) for p in good], 32, CaptionStyle("tags", max_new_tokens=6))
     assert [p.with_suffix(".txt").read_text() for p in good] == [f"{clean_caption(t)}\n" for t in tags]
+
+
+@pytest.mark.parametrize("precision", ["fp16", "bf16"])
+@pytest.mark.parametrize("family", NEW_FAMILIES)
+def test_each_family_runs_in_half_precision(family, precision, family_dirs):
+    import torch
+
+    captioner = load_caption_model(str(family_dirs[family]), device="cpu", precision=precision)
+    assert captioner.dtype == {"fp16": torch.float16, "bf16": torch.bfloat16}[precision]
+    assert all(captioner.generate(synthetic_images(2), 32, CaptionStyle(max_new_tokens=4)))

@@ -49,8 +49,10 @@ class Captioner(nn.Module):
 
     @property
     def dtype(self) -> torch.dtype:
-        """The dtype of the caption model's weights."""
-        return next(self.model.parameters()).dtype
+        """The dtype the caption model computes in (transformers' own answer: a half-precision
+        model may keep a few modules in fp32)."""
+        dtype = getattr(self.model, "dtype", None)
+        return dtype if isinstance(dtype, torch.dtype) else next(self.model.parameters()).dtype
 
     def check_style(self, style: CaptionStyle) -> None:
         """An ``InputError`` when this model cannot write ``style`` (never a silent fallback)."""
