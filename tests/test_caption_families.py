@@ -161,3 +161,32 @@ def test_each_family_runs_in_half_precision(family, precision, family_dirs):
     captioner = load_caption_model(str(family_dirs[family]), device="cpu", precision=precision)
     assert captioner.dtype == {"fp16": torch.float16, "bf16": torch.bfloat16}[precision]
     assert all(captioner.generate(synthetic_images(2), 32, CaptionStyle(max_new_tokens=4)))
+
+
+# A JoyCaption-like template: plain string contents, the image token placed by the template
+# (or, in the second form, left to the caller); a list of parts would print as Python text.
+STRING_TEMPLATES = [
+    "{% for m in messages %}{% if m['role'] == 'system' %}SYSTEM: {{ m['content'] }}\n{% else %}"
+    "{{ m['role'].upper() }}: {% if m['role'] == 'user' %}<image>\n{% endif %}{{ m['content'] }} {% endif %}"
+    "{% endfor %}{% if add_generation_prompt %}ASSISTANT:{% endif %}",
+    "{% for m in messages %}{% if m['role'] == 'system' %}SYSTEM: {{ m['content'] }}\n{% else %}"
+    "{{ m['role'].upper() }}: {{ m['content'] }} {% endif %}{% endfor %}"
+    "{% if add_generation_prompt %}ASSISTANT:{% endif %}",
+]
+
+
+@pytest.mark.parametrize("template", STRING_TEMPLATES, ids=["places-image", "leaves-image"])
+def test_a_chat_template_of_plain_strings_gets_string_messages(template, family_dirs, tmp_path):
+    from ci_engine.models.chat_prompt import chat_inputs, takes_content_lists
+
+    folder = shutil.copytree(family_dirs["llava"], tmp_path / "joy")
+    (folder / "chat_template.jinja").write_text(template)
+    joy, parts = (load_caption_model(str(f), device="cpu") for f in (folder, family_dirs["llava"]))
+    assert not takes_content_lists(joy.processor) and takes_content_lists(parts.processor)
+    batch, style = synthetic_images(3), CaptionStyle("detailed", max_new_tokens=8)
+    assert joy.generate(batch, 32, style) == parts.generate(batch, 32, style)  # the same prompt, built two ways
+    ids = chat_inputs(joy.processor, batch[:1], "Describe.", "You caption.")["input_ids"][0]
+    prompt = joy.processor.decode(ids)
+    assert prompt.count("Describe") == 1 and "'type'" not in prompt
+    assert "caption." in prompt and prompt.index("caption.") < prompt.index("<image>")  # the system turn first
+    assert int((ids == joy.processor.tokenizer.convert_tokens_to_ids("<image>")).sum()) == 16

@@ -14,7 +14,7 @@ from ci_engine.models.caption import load_caption_model
 from ci_engine.models.caption_families import FAMILIES, MODEL_TYPES
 from ci_engine.models.caption_style import CaptionStyle
 from ci_engine.models.caption_text import clean_caption, drop_cut_tail
-from ci_engine.models.captioner import chat_inputs
+from ci_engine.models.chat_prompt import chat_inputs
 from ci_engine.models.registry import CAPTION_MODELS
 from ci_engine.testing import save_caption_model, synthetic_images
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -17,6 +16,7 @@ if TYPE_CHECKING:
 from .caption_families import FAMILIES, Family, check_style
 from .caption_style import CaptionStyle
 from .caption_text import drop_cut_tail
+from .chat_prompt import chat_inputs
 
 SHORT = CaptionStyle()
 
@@ -99,24 +99,6 @@ def decoding(family: Family, style: CaptionStyle, max_length: int) -> dict:
     if style.sample:
         return options | {"do_sample": True, "num_beams": 1, "temperature": style.temperature, "top_p": 0.9}
     return options if family.asking == "plain" else options | {"do_sample": False, "num_beams": 1}
-
-
-def chat_inputs(processor: Callable, images: list[Image.Image], instruction: str, system: str = "") -> BatchFeature:
-    """One user turn per image (the image, then the instruction; after ``system`` if given)
-    through the processor's own chat template, padded on the left so that every prompt ends
-    where its caption starts."""
-    head = [{"role": "system", "content": [{"type": "text", "text": system}]}] if system else []
-    turns = [
-        [*head, {"role": "user", "content": [{"type": "image", "image": image}, {"type": "text", "text": instruction}]}]
-        for image in images
-    ]
-    processor.tokenizer.padding_side = "left"
-    padding = {"padding": True}
-    if "processor_kwargs" in inspect.signature(processor.apply_chat_template).parameters:
-        padding = {"processor_kwargs": padding}  # transformers 5 wants processor options here
-    return processor.apply_chat_template(
-        turns, add_generation_prompt=True, tokenize=True, return_dict=True, return_tensors="pt", **padding
-    )
 
 
 @contextmanager
