@@ -8,12 +8,21 @@ from pathlib import Path
 
 import folder_paths
 
-from .ci_engine.errors import InputError, ModelNotFoundError
-from .ci_engine.models.caption import load_caption_model, resolve_caption_source
+from .ci_engine.errors import ModelNotFoundError
+from .ci_engine.models.caption import load_caption_model
 from .ci_engine.models.caption_style import CaptionStyle
 from .ci_engine.models.captioner import Captioner
 from .ci_engine.models.registry import CAPTION_MODELS
-from .comfy_host import FOLDERS, ManagedModel, downloads_allowed, first_folder, model_devices, precision_for
+from .comfy_host import (
+    FOLDERS,
+    ManagedModel,
+    bf16_capable,
+    check_model,
+    downloads_allowed,
+    first_folder,
+    model_devices,
+    precision_for,
+)
 
 
 def caption_folders() -> dict[str, Path]:
@@ -43,12 +52,12 @@ def load_managed_captioner(name: str, precision: str) -> ManagedModel:
     else:
         where = FOLDERS["clip_interrogator_caption"]
         raise ModelNotFoundError(f"Caption model '{name}' is neither a known name nor a folder in {where}.")
-    family = resolve_caption_source(source)[1]
     captioner = load_caption_model(
         source,
         device=offload_device,
         precision=precision,
-        auto_precision=precision_for("auto", load_device, family.prefers_bf16),
+        auto_precision=precision_for("auto", load_device),
+        bf16_capable=bf16_capable(load_device),
         cache_dir=str(first_folder("clip_interrogator_hub")),
         allow_download=downloads_allowed(),
     )
@@ -58,10 +67,7 @@ def load_managed_captioner(name: str, precision: str) -> ManagedModel:
 def styled(captioner: object, style: CaptionStyle) -> ManagedModel:
     """``captioner`` with ``style``: a copy that shares its model patcher, so the model stays
     one model in memory, loaded and evicted as one. A style it cannot write fails here."""
-    if not isinstance(captioner, ManagedModel) or not isinstance(captioner.module, Captioner):
-        raise InputError(
-            f"The caption_model input got {type(captioner).__name__}: connect Load Caption Model (Interrogator)."
-        )
+    check_model(captioner, Captioner, "caption_model", "Load Caption Model")
     captioner.module.check_style(style)
     copied = copy.copy(captioner)
     copied.caption_style = style

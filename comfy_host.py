@@ -110,16 +110,18 @@ def model_devices() -> tuple[torch.device, torch.device]:
     return mm.get_torch_device(), mm.unet_offload_device()
 
 
-def precision_for(choice: str, load_device: torch.device, prefer_bf16: bool = False) -> str:
-    """A loader's precision: "auto" is ComfyUI's choice for ``load_device`` (bf16 first where
-    ``prefer_bf16`` and the device has it)."""
+def precision_for(choice: str, load_device: torch.device) -> str:
+    """A loader's precision: "auto" is ComfyUI's choice for ``load_device``."""
     if choice != "auto":
         return choice
-    if prefer_bf16 and mm.should_use_bf16(load_device):
-        return "bf16"
     if mm.should_use_fp16(load_device):
         return "fp16"
     return "bf16" if mm.should_use_bf16(load_device) else "fp32"
+
+
+def bf16_capable(load_device: torch.device) -> bool:
+    """Whether ComfyUI would run a model in bf16 on ``load_device``."""
+    return mm.should_use_bf16(load_device)
 
 
 def downloads_allowed() -> bool:
@@ -231,13 +233,15 @@ def interrogate(
 
 
 def _check_models(clip: object, captioner: object) -> None:
+    check_model(clip, ClipBundle, "clip", "Load CLIP")
+    if captioner is not None:
+        check_model(captioner, Captioner, "caption_model", "Load Caption Model")
+
+
+def check_model(model: object, kind: type, name: str, loader: str) -> None:
     """A workflow (API JSON) can put any value on a model input: say which node it must come from."""
-    wanted = [(clip, ClipBundle, "clip", "Load CLIP"), (captioner, Captioner, "caption_model", "Load Caption Model")]
-    for model, kind, name, loader in wanted if captioner is not None else wanted[:1]:
-        if not isinstance(model, ManagedModel) or not isinstance(model.module, kind):
-            raise InputError(
-                f"The {name} input got {type(model).__name__}: connect the output of {loader} (Interrogator)."
-            )
+    if not isinstance(model, ManagedModel) or not isinstance(model.module, kind):
+        raise InputError(f"The {name} input got {type(model).__name__}: connect the output of {loader} (Interrogator).")
 
 
 def _styled(settings: Settings, captioner: ManagedModel | None) -> Settings:

@@ -12,7 +12,8 @@ from PIL import Image
 from .errors import InputError
 from .hooks import Hooks
 from .models.bundle import ClipBundle
-from .models.caption import Captioner, clean_caption
+from .models.caption_text import clean_caption
+from .models.captioner import Captioner
 from .modes import MODES, Analysis, ModeContext, ModeSpec, mode_spec
 from .settings import Settings
 from .tables import CacheSettings, ensure_tables

@@ -123,14 +123,17 @@ def test_a_family_this_transformers_lacks_says_to_upgrade():
 def test_language_model_families_prefer_bf16_on_a_gpu_that_has_it(monkeypatch):
     import torch
 
-    from ci_engine.models.caption import caption_precision
+    from ci_engine.models.caption import caption_precision, cuda_bf16
+
+    def chosen(family: str, precision: str, device: torch.device) -> str:
+        return caption_precision(FAMILIES[family], precision, "auto", cuda_bf16(device))
 
     cuda = torch.device("cuda")
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
-    assert caption_precision(FAMILIES["qwen2.5-vl"], "auto", "auto", cuda) == "bf16"
-    assert caption_precision(FAMILIES["blip"], "auto", "auto", cuda) == "auto"  # upstream's fp16
-    assert caption_precision(FAMILIES["git"], "auto", "auto", cuda) == "fp32"
-    assert caption_precision(FAMILIES["qwen2.5-vl"], "fp16", "auto", cuda) == "fp16"  # asked for: kept
-    assert caption_precision(FAMILIES["qwen2.5-vl"], "auto", "auto", torch.device("cpu")) == "auto"
+    assert chosen("qwen2.5-vl", "auto", cuda) == "bf16"
+    assert chosen("blip", "auto", cuda) == "auto"  # upstream's fp16
+    assert chosen("git", "auto", cuda) == "fp32"
+    assert chosen("qwen2.5-vl", "fp16", cuda) == "fp16"  # asked for: kept
+    assert chosen("qwen2.5-vl", "auto", torch.device("cpu")) == "auto"
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
-    assert caption_precision(FAMILIES["llava"], "auto", "auto", cuda) == "auto"
+    assert chosen("llava", "auto", cuda) == "auto"

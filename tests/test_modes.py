@@ -11,7 +11,7 @@ import pytest
 
 from ci_engine import Hooks, Interrogator, Settings
 from ci_engine.errors import InputError
-from ci_engine.models.caption import clean_caption
+from ci_engine.models.caption_text import clean_caption
 from ci_engine.vocab import normalized
 
 

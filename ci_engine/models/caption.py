@@ -13,7 +13,6 @@ from ..devices import resolve_device, resolve_dtype
 from ..errors import DownloadError, InputError, ModelNotFoundError
 from . import hub
 from .caption_families import FAMILIES, Family, family_of_model_type
-from .caption_text import clean_caption  # noqa: F401  (re-exported: the engine's import)
 from .captioner import Captioner
 from .registry import CAPTION_MODELS
 
@@ -82,16 +81,20 @@ def resolve_caption_source(name: str) -> tuple[str, Family, str | None]:
     )
 
 
-def caption_precision(family: Family, precision: str, auto: str = "auto", device: torch.device | None = None) -> str:
+def caption_precision(family: Family, precision: str, auto: str = "auto", bf16_capable: bool = False) -> str:
     """The precision a caption model runs in. Upstream always runs GIT in fp32; language-model
-    families run in bf16 where ``device`` has it (fp16 overflows in their long activations);
-    otherwise ``auto`` (the host's choice, or the device's default)."""
+    families run in bf16 where the device computes in it (fp16 overflows in their long
+    activations); otherwise ``auto`` (the host's choice, or the device's default)."""
     if precision != "auto":
         return precision
     if family.name == "git":
         return "fp32"
-    cuda_bf16 = device is not None and device.type == "cuda" and torch.cuda.is_bf16_supported()
-    return "bf16" if family.prefers_bf16 and auto == "auto" and cuda_bf16 else auto
+    return "bf16" if family.prefers_bf16 and bf16_capable else auto
+
+
+def cuda_bf16(device: torch.device) -> bool:
+    """Whether ``device`` is a GPU that computes in bf16."""
+    return device.type == "cuda" and torch.cuda.is_bf16_supported()
 
 
 def load_caption_model(
@@ -100,6 +103,7 @@ def load_caption_model(
     device: str | torch.device | None = None,
     precision: str = "auto",
     auto_precision: str = "auto",
+    bf16_capable: bool | None = None,
     cache_dir: str | os.PathLike | None = None,
     allow_download: bool = True,
 ) -> Captioner:
@@ -110,13 +114,16 @@ def load_caption_model(
         device: where the weights go ("auto" or None: CUDA, then MPS, then CPU).
         precision: "auto", "fp16", "bf16" or "fp32".
         auto_precision: what "auto" means for families without a fixed rule (a host's choice).
+        bf16_capable: whether the device the model will run on computes in bf16 (None: ask torch
+            about ``device``); "auto" then runs language-model families in bf16.
         cache_dir: the hub cache folder for downloads (None: the hub's default).
         allow_download: whether a missing model may be downloaded.
     """
     source, family, revision = resolve_caption_source(name)
     local = revision is None
     dev = resolve_device(device)
-    dtype = resolve_dtype(caption_precision(family, precision, auto_precision, dev), dev)
+    capable = cuda_bf16(dev) if bf16_capable is None else bf16_capable
+    dtype = resolve_dtype(caption_precision(family, precision, auto_precision, capable), dev)
     offline = local or not hub.downloads_allowed(allow_download)
     common = {"cache_dir": cache_dir, "local_files_only": offline, "trust_remote_code": False}
     if revision:

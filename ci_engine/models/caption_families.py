@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
-
-CHAT_STYLES = ("short", "detailed", "tags", "custom")
+from .caption_style import STYLES
 
 
 @dataclass(frozen=True)
@@ -33,7 +32,7 @@ class Family:
 _CHAT = {
     "model_class": "AutoModelForImageTextToText",
     "asking": "chat",
-    "styles": CHAT_STYLES,
+    "styles": STYLES,  # chat models write every style
     "batch": 4,
     "prefers_bf16": True,
 }
