@@ -57,9 +57,17 @@ def comfy(tmp_path_factory, model_dir):
         if name.startswith("clip_interrogator"):
             del folder_paths.folder_names_and_paths[name]
     pack = load_pack_like_comfyui(ROOT)
-    nodes = {cls.GET_SCHEMA().node_id: cls for cls in asyncio.run(asyncio.run(pack.comfy_entrypoint()).get_node_list())}
+    nodes = {cls.GET_SCHEMA().node_id: cls for cls in asyncio.run(list_nodes(pack))}
     yield type("Comfy", (), {"mm": mm, "utils": utils, "folder_paths": folder_paths, "pack": pack, "nodes": nodes})
     mm.unload_all_models()
+
+
+async def list_nodes(pack) -> list:
+    """The node list as the host reads it: 0.38 (the stand-in) calls on_load first, 0.3.6x never."""
+    extension = await pack.comfy_entrypoint()
+    if not REAL:
+        await extension.on_load()
+    return await extension.get_node_list()
 
 
 @pytest.fixture
@@ -94,3 +102,14 @@ def our_patchers(comfy):
 def pack_module(comfy, name: str):
     """The pack's own copy of a module (ComfyUI loads the pack as a package of its own)."""
     return importlib.import_module(f"{comfy.pack.__name__}.{name}")
+
+
+def validate(comfy, monkeypatch, node_id: str, **inputs) -> list[dict]:
+    """The errors ComfyUI's prompt validation gives one node with these widget values."""
+    import execution
+
+    import nodes
+
+    monkeypatch.setitem(nodes.NODE_CLASS_MAPPINGS, node_id, comfy.nodes[node_id])
+    prompt = {"1": {"class_type": node_id, "inputs": inputs}}
+    return asyncio.run(execution.validate_inputs("test", prompt, "1", {}))[1]

@@ -8,9 +8,9 @@ Layers, lowest first; a module may import its own layer and those below it:
     core      vocab, cache, tables, ranking, chain, modes, settings, interrogator, images
     dataset   ci_engine.dataset (captioning folders: files, manifest, loader, runners)
     front     cli, cli_args, cli_dataset, __main__, testing, and the package's __init__
-    host      comfy_host.py (the only module that talks to ComfyUI's model management), comfy_text.py,
-              comfy_caption.py
-    nodes     node_widgets.py, nodes.py, nodes_dataset.py, nodes_caption.py, then the pack's __init__.py
+    host      ci_comfy/host/ (the only modules that import ComfyUI's own modules: comfy, folder_paths, server)
+    nodes     ci_comfy/nodes/ (V3 declarations: they import comfy_api and the host), the root nodes.py
+              (the node list), then the pack's __init__.py
 """
 
 from __future__ import annotations
@@ -26,22 +26,21 @@ LAYERS = ["base", "text", "models", "core", "dataset", "front", "host", "nodes"]
 BASE = {"errors", "hooks", "devices", "version", "atomic"}
 FRONT = {"cli", "cli_args", "cli_dataset", "__main__", "testing", "__init__"}
 COMFY_MODULES = {"comfy", "comfy_api", "comfy_extras", "folder_paths", "comfy_execution", "server", "execution"}
-HOST = ("comfy_host", "comfy_text", "comfy_caption")
-NODES = ("node_widgets", "nodes", "nodes_dataset", "nodes_caption")
+LAYER = ROOT / "ci_comfy"
 MAX_MODULE_LINES = 300
 MAX_FUNCTION_LINES = 40
 
 
 def module_name(path: Path) -> str:
-    """``ci_engine.text.encoder`` for ci_engine/text/encoder.py; ``comfy_host`` for the root ones."""
+    """``ci_engine.text.encoder`` for ci_engine/text/encoder.py; ``nodes`` for the root one."""
     parts = path.relative_to(ROOT).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts) or "pack"
 
 
 def layer_of(module: str) -> str:
-    if module in HOST:
+    if module.startswith("ci_comfy.host"):
         return "host"
-    if module in (*NODES, "pack"):
+    if module.startswith("ci_comfy") or module in ("nodes", "pack"):
         return "nodes"
     parts = module.split(".")
     if len(parts) == 1 or parts[1] in FRONT:
@@ -68,7 +67,7 @@ def imports_of(path: Path) -> set[str]:
 
 
 def sources() -> dict[str, Path]:
-    files = sorted(ENGINE.rglob("*.py")) + [ROOT / f"{name}.py" for name in (*HOST, *NODES)]
+    files = sorted(ENGINE.rglob("*.py")) + sorted(LAYER.rglob("*.py")) + [ROOT / "nodes.py", ROOT / "__init__.py"]
     return {module_name(path): path for path in files}
 
 
@@ -91,11 +90,29 @@ def graph() -> dict[str, set[str]]:
 
 def test_engine_never_imports_comfyui():
     offenders = {
-        module: sorted(n for n in imports_of(path) if n.split(".")[0] in COMFY_MODULES | {*HOST, *NODES})
+        module: sorted(n for n in imports_of(path) if n.split(".")[0] in COMFY_MODULES | {"ci_comfy", "nodes"})
         for module, path in sources().items()
         if module.startswith("ci_engine")
     }
     assert not {m: names for m, names in offenders.items() if names}
+
+
+def test_only_the_host_imports_comfyuis_own_modules():
+    """The node declarations use the V3 API (comfy_api) and the host; models, folders and
+    progress are the host's."""
+    offenders = {
+        module: sorted(n for n in imports_of(path) if n.split(".")[0] in COMFY_MODULES - {"comfy_api"})
+        for module, path in sources().items()
+        if layer_of(module) == "nodes"
+    }
+    assert not {m: names for m, names in offenders.items() if names}
+
+
+def test_the_comfyui_layer_is_one_package():
+    """Nothing of the ComfyUI layer sits at the root but the entry point and the node list."""
+    root_modules = {p.stem for p in ROOT.glob("*.py")}
+    assert root_modules == {"__init__", "nodes", "install"}
+    assert {p.parent.name for p in LAYER.rglob("*.py")} == {"ci_comfy", "host", "nodes"}
 
 
 def test_no_layer_imports_one_above_it():

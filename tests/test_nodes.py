@@ -14,8 +14,7 @@ from comfy_pack import REAL, ROOT, execute, interrogate_inputs, load_clip, our_p
 
 
 def test_pack_exports_only_the_v3_entry_point(comfy):
-    modules = {"nodes", "nodes_dataset", "nodes_caption", "node_widgets", "comfy_host", "comfy_text", "comfy_caption"}
-    modules.add("ci_engine")
+    modules = {"nodes", "ci_comfy", "ci_engine"}
     exported = {k for k in vars(comfy.pack) if not k.startswith("__")} - modules
     assert exported == {"comfy_entrypoint", "WEB_DIRECTORY"}
     assert (ROOT / comfy.pack.WEB_DIRECTORY).is_dir()
@@ -46,7 +45,7 @@ def test_node_choices_come_from_the_mode_table(comfy):
     from ci_engine.modes import MODES
     from ci_engine.vocab import MERGED_TABLES
 
-    nodes = pack_module(comfy, "node_widgets")
+    nodes = pack_module(comfy, "ci_comfy.nodes.inputs")
     inputs = {i.id: i for i in comfy.nodes["CI_Interrogate"].GET_SCHEMA().inputs}
     assert inputs["mode"].options == [name for name, spec in MODES.items() if spec.gives_prompt]
     assert set(nodes.TABLE_TOGGLES.values()) == set(MERGED_TABLES)
@@ -65,7 +64,7 @@ def test_interrogate_gives_one_prompt_per_image_like_the_engine(comfy, image_bat
     from ci_engine import Interrogator, Settings
     from ci_engine import load_clip as engine_load_clip
 
-    tensor_to_images = pack_module(comfy, "comfy_host").tensor_to_images
+    tensor_to_images = pack_module(comfy, "ci_comfy.host.images").tensor_to_images
 
     clip = load_clip(comfy)
     out = execute(comfy, "CI_Interrogate", image=image_batch, clip=clip, caption="a red barn", **interrogate_inputs())

@@ -52,7 +52,7 @@ def styled(comfy, name: str, **overrides):
 
 @pytest.mark.parametrize("family", NEW_FAMILIES)
 def test_each_family_captions_through_the_nodes_and_is_evicted(family, comfy, caption_folder, image_batch):
-    tensor_to_images = pack_module(comfy, "comfy_host").tensor_to_images
+    tensor_to_images = pack_module(comfy, "ci_comfy.host.images").tensor_to_images
     style = "detailed" if "detailed" in FAMILIES[family].styles else "short"
     captioner, with_style = styled(comfy, f"tiny-{family}", style=style)
     assert with_style.patcher is captioner.patcher  # one model in memory, loaded and evicted as one
@@ -86,7 +86,7 @@ def test_compat_with_a_detailed_style_is_refused(comfy, caption_folder, image_ba
 
 
 def test_a_custom_instruction_and_sampling_reach_the_model(comfy, caption_folder, image_batch):
-    tensor_to_images = pack_module(comfy, "comfy_host").tensor_to_images
+    tensor_to_images = pack_module(comfy, "ci_comfy.host.images").tensor_to_images
     custom = {"style": "custom", "instruction": "Name the colours.", "sampling": True, "sampling_seed": 7}
     captioner, with_style = styled(comfy, "tiny-smolvlm", **custom)
     inputs = {"image": image_batch, "clip": load_clip(comfy), "caption_model": with_style}

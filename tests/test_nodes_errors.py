@@ -19,7 +19,7 @@ def test_mode_default_max_flavors_reproduces_upstream_classic(comfy, image_batch
     engine = Interrogator(
         engine_load_clip("", checkpoint=model_dir / "clip" / "TinyCLIP.safetensors"), None, Settings(compat=True)
     )
-    images = pack_module(comfy, "comfy_host").tensor_to_images(image_batch[:2])
+    images = pack_module(comfy, "ci_comfy.host.images").tensor_to_images(image_batch[:2])
     assert prompts == [r.prompt for r in engine.run("classic", images, ["a red barn"])]
     assert all(len(p.split(", ")) == 4 + 3 for p in prompts)  # caption+medium+artist, trending, movement, 3 flavors
 

@@ -11,8 +11,19 @@ current_loaded_models: list[LoadedModel] = []
 interrupt_processing = False
 
 
-class InterruptProcessingException(Exception):
+class InterruptProcessingException(BaseException):  # 0.38 (0.3.6x: Exception)
     pass
+
+
+OOM_EXCEPTION = torch.cuda.OutOfMemoryError
+FREE_CALLS: list[dict] = []  # test-only record of free_memory calls
+
+
+def is_oom(e) -> bool:
+    """0.38: torch's OOM, or an accelerator error that says it ran out of memory."""
+    if isinstance(e, OOM_EXCEPTION):
+        return True
+    return isinstance(e, RuntimeError) and "out of memory" in str(e).lower()
 
 
 def interrupt_current_processing(value: bool = True) -> None:
@@ -111,12 +122,13 @@ def loaded_models(only_currently_used=False) -> list:
     return [m.model for m in current_loaded_models if m.currently_used or not only_currently_used]
 
 
-def free_memory(memory_required, device, keep_loaded=[]) -> list:  # noqa: B006 (ComfyUI's signature)
+def free_memory(memory_required, device, keep_loaded=[], for_dynamic=False, pins_required=0, ram_required=0) -> list:  # noqa: B006, E501 (ComfyUI 0.38's signature)
+    FREE_CALLS.append({"memory_required": memory_required, "device": device})
     cleanup_models()
     unloaded = []
     for i in range(len(current_loaded_models) - 1, -1, -1):
         loaded = current_loaded_models[i]
-        if loaded.device == device and loaded not in keep_loaded:
+        if (device is None or loaded.device == device) and loaded not in keep_loaded:
             loaded.model_unload()
             unloaded.append(current_loaded_models.pop(i))
     return unloaded

@@ -1,4 +1,5 @@
-"""Stand-in for comfy_api.latest._io: the parts of the V3 schema the pack uses."""
+"""Stand-in for comfy_api.latest._io: the parts of the V3 schema the pack uses, as in ComfyUI
+0.38 (``advanced`` inputs, ``DynamicCombo``, ``Schema.search_aliases``, ``validate_inputs``)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,19 @@ from typing import Any
 
 class Input:
     def __init__(
-        self, id: str, display_name: str = None, optional=False, tooltip: str = None, lazy: bool = None, extra_dict=None
+        self,
+        id: str,
+        display_name: str = None,
+        optional=False,
+        tooltip: str = None,
+        lazy: bool = None,
+        extra_dict=None,
+        raw_link: bool = None,
+        advanced: bool = None,
     ):
         self.id, self.display_name, self.optional, self.tooltip, self.lazy = id, display_name, optional, tooltip, lazy
         self.extra_dict = extra_dict or {}
+        self.advanced = advanced
 
 
 class WidgetInput(Input):
@@ -28,8 +38,10 @@ class WidgetInput(Input):
         widget_type: str = None,
         force_input: bool = None,
         extra_dict=None,
+        raw_link: bool = None,
+        advanced: bool = None,
     ):
-        super().__init__(id, display_name, optional, tooltip, lazy, extra_dict)
+        super().__init__(id, display_name, optional, tooltip, lazy, extra_dict, raw_link, advanced)
         self.default, self.socketless, self.widget_type, self.force_input = (
             default,
             socketless,
@@ -78,8 +90,11 @@ class Boolean(ComfyTypeIO):
             label_off: str = None,
             socketless: bool = None,
             force_input: bool = None,
+            advanced: bool = None,
         ):
-            super().__init__(id, display_name, optional, tooltip, lazy, default, socketless, None, force_input)
+            super().__init__(
+                id, display_name, optional, tooltip, lazy, default, socketless, None, force_input, advanced=advanced
+            )
 
 
 class Int(ComfyTypeIO):
@@ -99,8 +114,11 @@ class Int(ComfyTypeIO):
             display_mode=None,
             socketless: bool = None,
             force_input: bool = None,
+            advanced: bool = None,
         ):
-            super().__init__(id, display_name, optional, tooltip, lazy, default, socketless, None, force_input)
+            super().__init__(
+                id, display_name, optional, tooltip, lazy, default, socketless, None, force_input, advanced=advanced
+            )
             self.min, self.max, self.step = min, max, step
 
 
@@ -121,8 +139,11 @@ class Float(ComfyTypeIO):
             display_mode=None,
             socketless: bool = None,
             force_input: bool = None,
+            advanced: bool = None,
         ):
-            super().__init__(id, display_name, optional, tooltip, lazy, default, socketless, None, force_input)
+            super().__init__(
+                id, display_name, optional, tooltip, lazy, default, socketless, None, force_input, advanced=advanced
+            )
             self.min, self.max, self.step = min, max, step
 
 
@@ -141,8 +162,11 @@ class String(ComfyTypeIO):
             dynamic_prompts: bool = None,
             socketless: bool = None,
             force_input: bool = None,
+            advanced: bool = None,
         ):
-            super().__init__(id, display_name, optional, tooltip, lazy, default, socketless, None, force_input)
+            super().__init__(
+                id, display_name, optional, tooltip, lazy, default, socketless, None, force_input, advanced=advanced
+            )
             self.multiline = multiline
 
 
@@ -162,8 +186,9 @@ class Combo(ComfyTypeIO):
             image_folder=None,
             remote=None,
             socketless: bool = None,
+            advanced: bool = None,
         ):
-            super().__init__(id, display_name, optional, tooltip, lazy, default, socketless)
+            super().__init__(id, display_name, optional, tooltip, lazy, default, socketless, advanced=advanced)
             self.options = options
 
 
@@ -171,11 +196,43 @@ class Image(ComfyTypeIO):
     pass
 
 
+class DynamicCombo(ComfyTypeIO):
+    """A combo whose choice brings its own inputs; ``execute`` gets one dict under the combo's
+    id: the choice under that id again, the choice's inputs beside it."""
+
+    class Option:
+        def __init__(self, key: str, inputs: list):
+            self.key, self.inputs = key, inputs
+
+    class Input(Input):
+        def __init__(
+            self,
+            id: str,
+            options: list,
+            display_name: str = None,
+            optional=False,
+            tooltip: str = None,
+            lazy: bool = None,
+            extra_dict=None,
+        ):
+            super().__init__(id, display_name, optional, tooltip, lazy, extra_dict)
+            self.options = options
+
+
 class Clip(ComfyTypeIO):
     pass
 
 
-_TYPES = ((Boolean, "BOOLEAN"), (Int, "INT"), (String, "STRING"), (Combo, "COMBO"), (Image, "IMAGE"), (Clip, "CLIP"))
+_TYPES = (
+    (Boolean, "BOOLEAN"),
+    (Int, "INT"),
+    (Float, "FLOAT"),
+    (String, "STRING"),
+    (Combo, "COMBO"),
+    (Image, "IMAGE"),
+    (Clip, "CLIP"),
+    (DynamicCombo, "COMFY_DYNAMICCOMBO_V3"),
+)
 for _cls, _name in _TYPES:
     _with_io_type(_cls, _name)
 
@@ -194,6 +251,7 @@ class Schema:
     outputs: list = None
     hidden: list = None
     description: str = ""
+    search_aliases: list = None
     is_input_list: bool = False
     is_output_node: bool = False
     is_deprecated: bool = False
@@ -226,6 +284,11 @@ class ComfyNode:
 
     @classmethod
     def execute(cls, **kwargs) -> NodeOutput:
+        raise NotImplementedError
+
+    @classmethod
+    def validate_inputs(cls, **kwargs) -> bool | str:
+        """Only run where a node overrides it (as V1's VALIDATE_INPUTS)."""
         raise NotImplementedError
 
     @classmethod

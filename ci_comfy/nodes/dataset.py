@@ -2,34 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import folder_paths
 from comfy_api.latest import io, ui
 
-from . import comfy_host
-from .ci_engine.dataset.files import ON_EXISTING, list_folders, resolve_in_roots
-from .ci_engine.dataset.work import DatasetOptions
-from .ci_engine.settings import Settings
-from .comfy_host import ManagedModel
-from .comfy_text import node_target
-from .node_widgets import CATEGORY, CIClip, caption_inputs, max_flavors_input, mode_input, target_inputs
+from ...ci_engine.dataset.files import ON_EXISTING, resolve_in_roots
+from ...ci_engine.dataset.work import DatasetOptions
+from ...ci_engine.settings import Settings
+from ..host import compat, folders
+from ..host.models import ManagedModel
+from ..host.run import Job, caption_dataset
+from ..host.text import node_target
+from .inputs import CATEGORY, caption_inputs, clip_input, max_flavors_input, mode_input, read_target, target_inputs
 
 NODE_BATCH = 4  # images per step: Cancel is honoured between images, sidecars land batch by batch
-DATASETS = "clip_interrogator_datasets"  # extra_model_paths.yaml key for more dataset roots
-
-
-def dataset_roots() -> list[Path]:
-    """Where datasets may be: ComfyUI's input folder and any registered dataset roots."""
-    roots = [Path(folder_paths.get_input_directory())]
-    if DATASETS in folder_paths.folder_names_and_paths:
-        roots += [Path(p) for p in folder_paths.get_folder_paths(DATASETS)]
-    return [root for root in roots if root.is_dir()]
-
-
-def folder_choices() -> list[str]:
-    """The node's menu: the folders under the dataset roots."""
-    return list_folders(dataset_roots()) or ["(no folder in ComfyUI's input folder)"]
 
 
 class CaptionDataset(io.ComfyNode):
@@ -48,11 +32,11 @@ class CaptionDataset(io.ComfyNode):
             inputs=[
                 io.Combo.Input(
                     "folder",
-                    options=folder_choices(),
+                    options=folders.dataset_choices(),
                     tooltip="A folder under ComfyUI's input folder, or under a clip_interrogator_datasets path "
                     "of extra_model_paths.yaml. Nothing outside them is read or written.",
                 ),
-                CIClip.Input("clip", tooltip="From Load CLIP (Interrogator)."),
+                clip_input(),
                 mode_input(),
                 max_flavors_input(),
                 io.String.Input("prefix", default="", tooltip="Text before every prompt, e.g. trigger words."),
@@ -69,7 +53,16 @@ class CaptionDataset(io.ComfyNode):
                 *target_inputs(),
             ],
             outputs=[io.String.Output("summary", display_name="summary", tooltip="Counts and the manifest path.")],
+            **compat.schema_extras(["lora captions", "batch caption folder", "caption dataset"]),
         )
+
+    @classmethod
+    def validate_inputs(cls, folder: str | None = None) -> bool | str:
+        """The pack's message for a folder that is gone (named here, the input skips ComfyUI's
+        "Value not in list")."""
+        if folder is None or folder in folders.dataset_choices():
+            return True
+        return f"Dataset folder '{folder}' is not under ComfyUI's input folder (or a clip_interrogator_datasets path)."
 
     @classmethod
     def execute(
@@ -84,15 +77,15 @@ class CaptionDataset(io.ComfyNode):
         recursive: bool,
         caption_model: ManagedModel | None = None,
         caption: str = "",
-        target: str = "clip",
+        target: str | dict = "clip",
         target_clip: object = None,
     ) -> io.NodeOutput:
         """Runs the folder; the summary is also shown on the node."""
         settings = Settings(max_flavors=None if max_flavors < 0 else max_flavors)
         fixed = caption if caption.strip() else None
         options = DatasetOptions(mode, prefix, suffix, on_existing, fixed, NODE_BATCH)
-        root = resolve_in_roots(folder, dataset_roots())
-        fit = node_target(target, target_clip, clip)
-        summary = comfy_host.caption_dataset(clip, caption_model, settings, options, root, recursive, fit)
+        root = resolve_in_roots(folder, folders.dataset_roots())
+        job = Job(clip, caption_model, settings, node_target(*read_target(target, target_clip), clip))
+        summary = caption_dataset(job, options, root, recursive)
         text = summary.line() + "".join(f"\nfailed: {error}" for error in summary.errors[:20])
         return io.NodeOutput(text, ui=ui.PreviewText(text))

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .ci_engine.errors import InputError
-from .ci_engine.target import Target, target_from
+from ...ci_engine.errors import InputError
+from ...ci_engine.models.bundle import ClipBundle
+from ...ci_engine.target import Target, target_from
+from .models import check_model
 
 
 def text_streams(clip: object) -> list:
@@ -29,6 +31,7 @@ def token_counter(clip: object) -> Callable[[str], int]:
 def node_target(target: str, target_clip: object, clip: object) -> Target | None:
     """A node's ``target`` choice, counted by ``target_clip``'s tokenizer when one is connected."""
     if target == "clip":
-        return None  # before touching ``clip``: the node's model check names a bad clip input
+        return None
+    check_model(clip, ClipBundle, "clip", "Load CLIP")  # its tokenizer counts by default
     count = token_counter(target_clip) if target_clip is not None else None
     return target_from(target, count, clip.module.tokens, what="target")
