@@ -105,11 +105,14 @@ def pack_module(comfy, name: str):
 
 
 def validate(comfy, monkeypatch, node_id: str, **inputs) -> list[dict]:
-    """The errors ComfyUI's prompt validation gives one node with these widget values."""
+    """The errors ComfyUI's prompt validation gives node "1" with these widget values; a link
+    ``["2", 0]`` reaches a Load CLIP of the tiny checkpoint."""
     import execution
 
     import nodes
 
-    monkeypatch.setitem(nodes.NODE_CLASS_MAPPINGS, node_id, comfy.nodes[node_id])
-    prompt = {"1": {"class_type": node_id, "inputs": inputs}}
+    for name in (node_id, "CI_LoadCLIP"):
+        monkeypatch.setitem(nodes.NODE_CLASS_MAPPINGS, name, comfy.nodes[name])
+    clip = {"clip_name": "TinyCLIP.safetensors", "architecture": "auto", "precision": "auto"}
+    prompt = {"1": {"class_type": node_id, "inputs": inputs}, "2": {"class_type": "CI_LoadCLIP", "inputs": clip}}
     return asyncio.run(execution.validate_inputs("test", prompt, "1", {}))[1]

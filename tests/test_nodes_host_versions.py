@@ -10,7 +10,7 @@ import pytest
 import torch
 from comfy_pack import REAL, execute, interrogate_inputs, load_clip, pack_module, validate
 
-pytestmark = pytest.mark.skipif(bool(REAL), reason="stand-in behaviours of ComfyUI 0.38")
+stand_in_only = pytest.mark.skipif(bool(REAL), reason="the stand-in's ComfyUI 0.38 behaviours")
 
 
 def custom_errors(errors: list[dict]) -> list[str]:
@@ -39,14 +39,14 @@ def test_names_the_folders_hold_pass_validation(comfy, monkeypatch):
     good = {"clip_name": "TinyCLIP.safetensors", "architecture": "auto", "precision": "auto"}
     assert validate(comfy, monkeypatch, "CI_LoadCLIP", **good) == []
     assert validate(comfy, monkeypatch, "CI_LoadCaptionModel", model_name="tiny-blip", precision="auto") == []
-    bad_arch = validate(comfy, monkeypatch, "CI_LoadCLIP", **{**good, "architecture": "ViT-Q-99"})
-    assert [e["type"] for e in bad_arch] == ["value_not_in_list"]  # a fixed list: the host's own check
 
 
+@stand_in_only  # hosts before 0.38 never check V3 combo values (the node's execute does)
 def test_other_combos_are_still_checked_by_the_host(comfy, monkeypatch):
-    errors = validate(comfy, monkeypatch, "CI_LoadCLIP", clip_name="TinyCLIP.safetensors", architecture="auto",
-                      precision="fp64")  # fmt: skip
-    assert [e["type"] for e in errors] == ["value_not_in_list"]
+    good = {"clip_name": "TinyCLIP.safetensors", "architecture": "auto", "precision": "auto"}
+    for bad in ({"precision": "fp64"}, {"architecture": "ViT-Q-99"}):
+        errors = validate(comfy, monkeypatch, "CI_LoadCLIP", **{**good, **bad})
+        assert [e["type"] for e in errors] == ["value_not_in_list"]
 
 
 def run_recording(comfy, image_batch, **inputs) -> list[tuple]:
@@ -66,6 +66,7 @@ def run_recording(comfy, image_batch, **inputs) -> list[tuple]:
     return events
 
 
+@stand_in_only
 def test_each_stage_gets_its_name_and_a_bar_whose_first_update_is_sent(comfy, image_batch):
     events = run_recording(comfy, image_batch[:2], **interrogate_inputs(mode="best", max_flavors=4))
     stages = [e[2] for e in events if e[0] == "text" and not e[2].startswith("Embedding")]
@@ -96,6 +97,7 @@ class OutOfMemoryOnce:
         return self.real(ci, *args, **kwargs)
 
 
+@stand_in_only
 def test_out_of_memory_frees_through_the_host_and_retries_with_half_the_batch(comfy, monkeypatch, image_batch):
     interrogator = pack_module(comfy, "ci_engine.interrogator").Interrogator
     failing = OutOfMemoryOnce(interrogator.run)
@@ -107,6 +109,7 @@ def test_out_of_memory_frees_through_the_host_and_retries_with_half_the_batch(co
     assert len(comfy.mm.FREE_CALLS) == freed + 1
 
 
+@stand_in_only
 def test_other_errors_are_not_taken_for_out_of_memory(comfy, monkeypatch, image_batch):
     interrogator = pack_module(comfy, "ci_engine.interrogator").Interrogator
     failing = OutOfMemoryOnce(interrogator.run, message="shape mismatch")
@@ -117,6 +120,7 @@ def test_other_errors_are_not_taken_for_out_of_memory(comfy, monkeypatch, image_
     assert failing.batch_sizes == [1024]
 
 
+@stand_in_only
 def test_cancel_is_a_base_exception_and_still_stops_the_node(comfy, image_batch):
     assert not issubclass(comfy.mm.InterruptProcessingException, Exception)
     comfy.mm.interrupt_current_processing()
@@ -128,6 +132,7 @@ def test_cancel_is_a_base_exception_and_still_stops_the_node(comfy, image_batch)
         comfy.mm.interrupt_current_processing(False)
 
 
+@stand_in_only
 def test_folders_are_registered_in_on_load_or_else_with_the_node_list(comfy, monkeypatch):
     names = comfy.folder_paths.folder_names_and_paths
     for with_on_load in (True, False):
@@ -145,6 +150,7 @@ def schema_inputs(comfy, node_id: str) -> dict:
     return {inp.id: inp for inp in comfy.nodes[node_id].GET_SCHEMA().inputs}
 
 
+@stand_in_only
 def test_rarely_changed_inputs_are_advanced(comfy):
     inputs = schema_inputs(comfy, "CI_Interrogate")
     hidden = {name for name, inp in inputs.items() if getattr(inp, "advanced", None)}
@@ -153,6 +159,7 @@ def test_rarely_changed_inputs_are_advanced(comfy):
     assert comfy.nodes["CI_Interrogate"].GET_SCHEMA().search_aliases
 
 
+@stand_in_only
 def test_caption_style_and_target_show_only_what_their_choice_needs(comfy):
     style = schema_inputs(comfy, "CI_CaptionStyle")
     assert {o.key: [i.id for i in o.inputs] for o in style["style"].options} == {
@@ -169,6 +176,7 @@ def styled(comfy, **inputs):
     return execute(comfy, "CI_CaptionStyle", caption_model=model, **inputs).args[0].caption_style
 
 
+@stand_in_only
 def test_a_dynamic_caption_style_equals_the_flat_one(comfy):
     dynamic = styled(comfy, style={"style": "short"}, max_new_tokens=12,
                      sampling={"sampling": "on", "sampling_seed": 5, "temperature": 0.9})  # fmt: skip
@@ -177,6 +185,7 @@ def test_a_dynamic_caption_style_equals_the_flat_one(comfy):
     assert dynamic == flat and dynamic.sample and dynamic.seed == 5 and dynamic.instruction == ""
 
 
+@stand_in_only
 def test_a_dynamic_target_equals_the_flat_one(comfy, image_batch):
     clip = load_clip(comfy)
     common = {"image": image_batch[:1], "clip": clip, "caption": "a small red house by the sea at night"}
@@ -185,6 +194,7 @@ def test_a_dynamic_target_equals_the_flat_one(comfy, image_batch):
     assert dynamic.args[0] == flat.args[0]
 
 
+@stand_in_only
 def test_hosts_before_0_38_get_every_input_shown_and_flat(comfy, monkeypatch):
     compat = pack_module(comfy, "ci_comfy.host.compat")
     io = pack_module(comfy, "ci_comfy.nodes.inputs").io
@@ -198,6 +208,7 @@ def test_hosts_before_0_38_get_every_input_shown_and_flat(comfy, monkeypatch):
     assert not any(getattr(inp, "advanced", None) for inp in interrogate.values())
 
 
+@stand_in_only
 def test_search_aliases_only_where_the_schema_has_them(comfy):
     compat = pack_module(comfy, "ci_comfy.host.compat")
     assert compat.schema_extras(["x"]) == {"search_aliases": ["x"]}
@@ -215,7 +226,18 @@ def test_search_aliases_only_where_the_schema_has_them(comfy):
         io.Schema = real
 
 
+@stand_in_only
 def test_the_oom_check_falls_back_to_the_hosts_exception_type(comfy, monkeypatch):
     compat = pack_module(comfy, "ci_comfy.host.compat")
     monkeypatch.delattr(comfy.mm, "is_oom")
     assert compat.is_oom(torch.OutOfMemoryError("x")) and not compat.is_oom(RuntimeError("out of memory"))
+
+
+@pytest.mark.comfyui
+def test_a_real_host_without_the_newer_facilities_gets_flat_inputs(comfy):
+    io = pack_module(comfy, "ci_comfy.nodes.inputs").io
+    if hasattr(io, "DynamicCombo"):
+        pytest.skip("this ComfyUI has DynamicCombo")
+    assert list(schema_inputs(comfy, "CI_CaptionStyle"))[1:] == [
+        "style", "instruction", "max_new_tokens", "sampling", "sampling_seed", "temperature"]  # fmt: skip
+    assert not any(getattr(inp, "advanced", None) for inp in schema_inputs(comfy, "CI_Interrogate").values())
