@@ -3,8 +3,10 @@ same vocabulary, same cache files, same machine, one run.
 
     python bench/bench.py                 # tiny and ViT-B-32-shaped text towers
     python bench/bench.py --shapes tiny   # quicker
+    python bench/bench.py --device cuda   # both engines on the GPU, in fp16 (see workers.py)
 
-Each measurement is a fresh process (so peak RSS is its own); compat prompts are compared.
+Each measurement is a fresh process (so peak RSS and peak GPU memory are its own); compat prompts are compared.
+On CUDA every mode has at least one warm-up image, so that CUDA's start-up is never timed.
 """
 
 from __future__ import annotations
@@ -71,7 +73,7 @@ def run_worker(task: dict) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def prepare_shape(name: str, spec: dict, work: Path) -> dict:
+def prepare_shape(name: str, spec: dict, work: Path, device: str) -> dict:
     from ci_engine.models.weights import weights_fingerprint
     from ci_engine.vocab import load_list, upstream_data_dir
 
@@ -97,11 +99,14 @@ def prepare_shape(name: str, spec: dict, work: Path) -> dict:
         "timed": spec["images"],
         "cache_dir": str(folder / "cache"),
         "labels": flavors[: spec["precompute_labels"] or len(flavors)],
+        "device": device,
     }
 
 
-def measure_shape(name: str, spec: dict, work: Path, tasks: list[str]) -> list[dict]:
-    base = prepare_shape(name, spec, work)
+def measure_shape(name: str, spec: dict, work: Path, tasks: list[str], device: str = "cpu") -> list[dict]:
+    if device == "cuda":  # the b32 shape times its long modes without a warm-up image on the CPU
+        spec = {**spec, "warmup": {mode: max(1, n) for mode, n in spec["warmup"].items()}}
+    base = prepare_shape(name, spec, work, device)
     rows = []
     if "precompute" in tasks:
         fresh = {e: str(work / name / f"precompute-{e}") for e in ("upstream", "ours")}
@@ -129,7 +134,7 @@ def measure_mode(base: dict, spec: dict, mode: str, title: str) -> dict:
 
 def row(task: str, results: dict, identical) -> dict:
     up, ours = results["upstream"], results["ours"]
-    return {
+    figures = {
         "task": task,
         "upstream_s": up["seconds"],
         "ours_s": ours["seconds"],
@@ -138,27 +143,35 @@ def row(task: str, results: dict, identical) -> dict:
         "ours_rss_mb": ours["peak_rss_mb"],
         "identical": identical,
     }
+    if "peak_gpu_mb" in up:
+        figures.update(upstream_gpu_mb=up["peak_gpu_mb"], ours_gpu_mb=ours["peak_gpu_mb"])
+    print(json.dumps(figures), file=sys.stderr, flush=True)  # each row as it comes, for a run cut short
+    return figures
 
 
-def machine() -> str:
+def machine(device: str) -> str:
     import torch
 
     cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")), "?")
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, torch {torch.__version__}"
+    gpu = f"{torch.cuda.get_device_name()} (CUDA {torch.version.cuda}), " if device == "cuda" else ""
+    return f"{gpu}{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, torch {torch.__version__}"
 
 
 def print_table(shape: str, rows: list[dict]) -> None:
+    gpu = bool(rows) and "ours_gpu_mb" in rows[0]
     print(f"\n### {shape}\n")
     print(
-        "| task | upstream 0.6.0 (s) | this engine (s) | speed-up | upstream peak RSS (MiB) "
-        "| ours peak RSS (MiB) | same prompts |"
+        "| task | upstream 0.6.0 (s) | this engine (s) | speed-up | upstream peak RSS (MiB) | ours peak RSS (MiB) | "
+        + ("upstream peak GPU (MiB) | ours peak GPU (MiB) | " if gpu else "")
+        + "same prompts |"
     )
-    print("|---|---:|---:|---:|---:|---:|---|")
+    print("|---|---:|---:|---:|---:|---:|" + ("---:|---:|" if gpu else "") + "---|")
     for r in rows:
         same = "n/a" if r["identical"] is None else ("yes" if r["identical"] else "NO")
+        memory = f"{r['upstream_gpu_mb']:.0f} | {r['ours_gpu_mb']:.0f} | " if gpu else ""
         print(
             f"| {r['task']} | {r['upstream_s']:.3f} | {r['ours_s']:.3f} | {r['ratio']:.1f}x | "
-            f"{r['upstream_rss_mb']:.0f} | {r['ours_rss_mb']:.0f} | {same} |"
+            f"{r['upstream_rss_mb']:.0f} | {r['ours_rss_mb']:.0f} | {memory}{same} |"
         )
 
 
@@ -167,15 +180,17 @@ def main() -> int:
     parser.add_argument("--shapes", default="tiny,b32")
     parser.add_argument("--tasks", default=",".join(TASKS), help="a subset, for quick checks")
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where both engines run")
     args = parser.parse_args()
-    print(f"Machine: {machine()}")
+    info = machine(args.device)
+    print(f"Machine: {info}")
     figures = {}
     with tempfile.TemporaryDirectory() as tmp:
         for shape in args.shapes.split(","):
-            figures[shape] = measure_shape(shape, SHAPES[shape], Path(tmp), args.tasks.split(","))
+            figures[shape] = measure_shape(shape, SHAPES[shape], Path(tmp), args.tasks.split(","), args.device)
             print_table(shape, figures[shape])
-    if args.json:
-        args.json.write_text(json.dumps(figures, indent=2))
+            if args.json:  # after each shape, so a run cut short keeps what it measured
+                args.json.write_text(json.dumps({"device": args.device, "machine": info, **figures}, indent=2))
     return 0
 
 

@@ -1,7 +1,9 @@
 """One timed task in a fresh process: upstream clip-interrogator 0.6.0 or this engine.
 
 Run by bench.py as ``python bench/workers.py`` with the task as JSON on stdin; prints one JSON line. Each task runs in
-its own process so that peak RSS is the task's own. Needs the project installed (``pip install -e .``).
+its own process so that peak RSS (and peak GPU memory) is the task's own. Needs the project installed
+(``pip install -e .``). On CUDA both engines run in fp16 as upstream runs itself there: upstream's CLIP
+with fp16 weights under its own ``torch.cuda.amp.autocast()`` and its BLIP in fp16, ours at ``precision="fp16"``.
 """
 
 from __future__ import annotations
@@ -15,10 +17,19 @@ import warnings
 from pathlib import Path
 
 warnings.simplefilter("ignore")
+PRECISION = {"cpu": "fp32", "cuda": "fp16"}  # what each engine's own "auto" picks there
 
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def sync(task: dict) -> None:
+    """Waits for queued GPU work, so that a timer read after it counts that work."""
+    if task["device"] == "cuda":
+        import torch
+
+        torch.cuda.synchronize()
 
 
 def load_images(folder: str):
@@ -28,12 +39,18 @@ def load_images(folder: str):
 
 
 def upstream_models(task):
+    """The models as upstream's own loaders make them: open_clip's precision and device, BLIP in the same dtype."""
     import open_clip
+    import torch
     from transformers import AutoProcessor, BlipForConditionalGeneration
 
+    device, precision = task["device"], PRECISION[task["device"]]
     open_clip.add_model_config(task["clip_config"])
-    model, _, preprocess = open_clip.create_model_and_transforms(task["arch"], pretrained=task["checkpoint"])
-    blip = BlipForConditionalGeneration.from_pretrained(task["blip"]).eval()
+    model, _, preprocess = open_clip.create_model_and_transforms(
+        task["arch"], pretrained=task["checkpoint"], precision=precision, device=device
+    )
+    dtype = torch.float16 if precision == "fp16" else torch.float32
+    blip = BlipForConditionalGeneration.from_pretrained(task["blip"], dtype=dtype).eval().to(device)
     return model.eval(), preprocess, blip, AutoProcessor.from_pretrained(task["blip"])
 
 
@@ -41,7 +58,7 @@ def upstream_config(task, cache: str):
     from clip_interrogator import Config
 
     c = Config(
-        device="cpu",
+        device=task["device"],
         cache_path=cache,
         download_cache=False,
         quiet=True,
@@ -62,8 +79,10 @@ def run_upstream(task):
         config = upstream_config(task, task["cache_dir"])
         tokenize = open_clip.get_tokenizer(task["arch"])
         ci = types.SimpleNamespace(clip_model=model, config=config, tokenize=tokenize)
+        sync(task)
         start = time.perf_counter()
         LabelTable(task["labels"], "bench", ci)
+        sync(task)
         return {"seconds": time.perf_counter() - start}
     c = upstream_config(task, task["cache_dir"])
     c.clip_model, c.clip_preprocess, c.caption_model, c.caption_processor = model, preprocess, blip, processor
@@ -83,8 +102,10 @@ def time_images(run_one, task: dict):
     images, warmup, timed = load_images(task["images"]), task["warmup"], task["timed"]
     for image in images[len(images) - timed - warmup : len(images) - timed]:
         run_one(image)
+    sync(task)
     start = time.perf_counter()
     prompts = [run_one(image) for image in images[-timed:]]
+    sync(task)
     return {"seconds": (time.perf_counter() - start) / len(prompts), "prompts": prompts}
 
 
@@ -93,12 +114,15 @@ def run_ours(task):
     from ci_engine.tables import ensure_tables
     from ci_engine.vocab import Vocabulary
 
-    clip = load_clip("", checkpoint=task["checkpoint"], device="cpu")
+    device, precision = task["device"], PRECISION[task["device"]]
+    clip = load_clip("", checkpoint=task["checkpoint"], device=device, precision=precision)
     assert clip.name == task["cache_name"], (clip.name, task["cache_name"])
     if task["kind"] == "precompute":
         vocab = Vocabulary({"bench": task["labels"]}, {"bench": "bench"})  # a name upstream never uses
+        sync(task)
         start = time.perf_counter()
         ensure_tables(clip, vocab, ["bench"], CacheSettings(Path(task["cache_dir"])), Hooks())
+        sync(task)
         return {"seconds": time.perf_counter() - start}
     settings = Settings(
         compat=True,
@@ -109,7 +133,7 @@ def run_ours(task):
     vocab = build_vocabulary(compat=True, upstream_dir=task["vocab_dir"])
     ci = Interrogator(
         clip,
-        load_caption_model(task["blip"], device="cpu"),
+        load_caption_model(task["blip"], device=device, precision=precision),
         settings,
         vocab=vocab,
         cache=CacheSettings(Path(task["cache_dir"])),
@@ -122,7 +146,11 @@ def run_ours(task):
 
 
 if __name__ == "__main__":
-    task = json.loads(sys.stdin.read())
+    task = {"device": "cpu", **json.loads(sys.stdin.read())}
     result = (run_upstream if task["engine"] == "upstream" else run_ours)(task)
     result["peak_rss_mb"] = peak_rss_mb()
+    if task["device"] == "cuda":
+        import torch
+
+        result["peak_gpu_mb"] = torch.cuda.max_memory_allocated() / 2**20
     print(json.dumps(result))
