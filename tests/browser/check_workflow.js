@@ -181,7 +181,8 @@
     const area = promptWidget(node)?.area;
     if (!button || !area) return { error: "no Copy button" };
     const clipboard = navigator.clipboard;
-    const denied = () => Promise.reject(new DOMException("Write permission denied.", "NotAllowedError"));
+    // "ci-check:" marks the stubs' errors: uncaught, they can only have escaped the pack's handler.
+    const denied = () => Promise.reject(new DOMException("ci-check: clipboard write refused", "NotAllowedError"));
     const before = uncaught.length;
     const results = {};
     const toast = app.extensionManager?.toast;
@@ -211,7 +212,7 @@
       await press("denied_fallback_ok", denied, () => true);
       await press("denied_fallback_false", denied, () => false);
       await press("denied_fallback_throws", denied, () => {
-        throw new DOMException("execCommand refused", "SecurityError");
+        throw new DOMException("ci-check: execCommand refused", "SecurityError");
       });
     } finally {
       if (clipboard) delete clipboard.writeText; // the stubs are own properties over the prototype's
@@ -250,6 +251,9 @@
     delete report.run.executed;
     report.run.outputs = Object.keys(executed);
 
+    const withText = ourNodes().find((n) => PROMPT_TYPES.has(n.type) && promptWidget(n)?.area?.value);
+    if (withText) report.copy = await copyCases(withText);
+
     // Switch to a new tab and back: the nodes are made anew and the frontend restores their
     // outputs through onNodeOutputsUpdated alone (no onExecuted).
     const before = new Set(graphNodes());
@@ -270,9 +274,6 @@
     } catch (e) {
       report.restored = { error: String(e?.stack ?? e) };
     }
-
-    const withText = ourNodes().find((n) => PROMPT_TYPES.has(n.type) && promptWidget(n)?.area?.value);
-    if (withText) report.copy = await copyCases(withText);
   }
 
   // For the screenshot ui_probe.py takes next: no toasts, the image and the pack's nodes in view

@@ -49,11 +49,12 @@ def min_gap(boxes) -> float | None:
 
 
 def classify_console(probe_out: dict, report: dict) -> dict[str, list[str]]:
-    """Pack errors (they mention the pack's /extensions/ URL or its extension names), ignored noise, other."""
+    """Pack errors (they mention the pack's /extensions/ URL, its extension names, or are the
+    check's clipboard stubs' errors escaping Copy's handler), ignored noise, other."""
     messages = probe_out.get("console_errors", []) + probe_out.get("exceptions", []) + report.get("uncaught", [])
     out: dict[str, list[str]] = {"pack": [], "ignored": [], "other": []}
     for text in filter(None, messages):
-        if f"/extensions/{PACK}/" in text or "ci_interrogator." in text:
+        if f"/extensions/{PACK}/" in text or "ci_interrogator." in text or "ci-check:" in text:
             out["pack"].append(text)
         elif any(re.search(pattern, text) for pattern, _ in NOISE):
             out["ignored"].append(next(tag for pattern, tag in NOISE if re.search(pattern, text)))
@@ -121,7 +122,13 @@ def failures(report: dict, probe_out: dict, mode: str, should_run: bool) -> tupl
     fails += judge_shown(report.get("shown"), "run", should_run)
     if run.get("ok"):
         fails += judge_restored(report.get("restored") or {})
+    if should_run and report.get("copy") is None and any(r["type"] in PROMPT_TYPES for r in shown_rows(report)):
+        fails.append("copy: not tried (no prompt box had text)")
     return fails + judge_copy(report.get("copy")), console
+
+
+def shown_rows(report: dict) -> list[dict]:
+    return report.get("shown") or []
 
 
 def stages(report: dict) -> dict:
