@@ -1,8 +1,13 @@
 // Shows Analyze's result on the node: per table, its best labels with a bar for each score.
 import { app } from "../../../scripts/app.js"; // served from /extensions/<pack>/js/
+import { forEachOutput } from "./common/node_outputs.js";
 
-const NODE_TYPE = "CI_Analyze";
+const NODE_TYPES = new Set(["CI_Analyze"]);
 const WIDGET_NAME = "ci_analysis_table";
+// Nodes 2.0 sizes a node to its content: without a cap the table (top_k rows per table) would
+// stretch the node to ~1000 px instead of scrolling. Classic LiteGraph reads getMaxHeight.
+const TABLE_MIN_HEIGHT = 160;
+const TABLE_MAX_HEIGHT = 280;
 
 function row(label, score, best) {
   const tr = document.createElement("tr");
@@ -53,22 +58,34 @@ function tableWidget(node) {
   const existing = node.widgets?.find((w) => w.name === WIDGET_NAME);
   if (existing) return existing;
   const container = document.createElement("div");
-  container.style.cssText = "overflow:auto;width:100%;height:100%;";
+  container.style.cssText =
+    `overflow:auto;width:100%;height:100%;min-height:${TABLE_MIN_HEIGHT}px;max-height:${TABLE_MAX_HEIGHT}px;`;
   const widget = node.addDOMWidget(WIDGET_NAME, "ci_analysis", container, {
     serialize: false,
     getValue: () => "",
     setValue: () => {},
-    getMinHeight: () => 160,
+    getMinHeight: () => TABLE_MIN_HEIGHT,
+    getMaxHeight: () => TABLE_MAX_HEIGHT,
   });
   widget.serialize = false;
   widget.container = container;
   return widget;
 }
 
+// onExecuted and onNodeOutputsUpdated may both deliver one result: draw it once.
+function showAnalysis(node, output) {
+  if (!Array.isArray(output?.ci_analysis)) return;
+  const widget = tableWidget(node);
+  const shown = JSON.stringify(output.ci_analysis);
+  if (widget.shown === shown) return;
+  widget.shown = shown;
+  render(widget.container, output.ci_analysis);
+}
+
 app.registerExtension({
   name: "ci_interrogator.analysisTable",
   async beforeRegisterNodeDef(nodeType, nodeData) {
-    if (nodeData.name !== NODE_TYPE) return;
+    if (!NODE_TYPES.has(nodeData.name)) return;
     const onNodeCreated = nodeType.prototype.onNodeCreated;
     nodeType.prototype.onNodeCreated = function () {
       const result = onNodeCreated?.apply(this, arguments);
@@ -78,7 +95,10 @@ app.registerExtension({
     const onExecuted = nodeType.prototype.onExecuted;
     nodeType.prototype.onExecuted = function (message) {
       onExecuted?.apply(this, arguments);
-      render(tableWidget(this).container, message?.ci_analysis ?? []);
+      showAnalysis(this, message);
     };
+  },
+  onNodeOutputsUpdated(nodeOutputs) {
+    forEachOutput(nodeOutputs, NODE_TYPES, showAnalysis);
   },
 });

@@ -1,20 +1,54 @@
 // Shows the prompts of Interrogate / NegativePrompt (Caption Dataset: its summary) after a run: a read-only
 // text area (never saved into the workflow) with a copy-to-clipboard button.
 import { app } from "../../../scripts/app.js"; // served from /extensions/<pack>/js/
+import { forEachOutput } from "./common/node_outputs.js";
 
 const NODE_TYPES = new Set(["CI_Interrogate", "CI_NegativePrompt", "CI_CaptionDataset"]);
 const WIDGET_NAME = "ci_prompt_display";
 
-async function copyText(text) {
-  if (navigator.clipboard?.writeText) {
-    await navigator.clipboard.writeText(text);
-    return;
-  }
-  const scratch = Object.assign(document.createElement("textarea"), { value: text });
+// execCommand is deprecated but still copies a selection where the async Clipboard API is
+// refused (NotAllowedError without permission or focus) or missing (plain http on a LAN address).
+function copyBySelection(text) {
+  const scratch = Object.assign(document.createElement("textarea"), { value: text, readOnly: true });
+  scratch.style.cssText = "position:fixed;top:0;left:0;opacity:0;pointer-events:none;";
   document.body.append(scratch);
   scratch.select();
-  document.execCommand("copy");
-  scratch.remove();
+  try {
+    return document.execCommand("copy");
+  } catch {
+    return false;
+  } finally {
+    scratch.remove();
+  }
+}
+
+// Resolves to whether the text reached the clipboard; never rejects, so a click can't leave an
+// uncaught promise behind.
+async function copyText(text) {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    return copyBySelection(text);
+  }
+}
+
+// Both ways failed: leave the prompt selected so Ctrl+C works, and say so where the user looks.
+function offerManualCopy(area) {
+  area.focus();
+  area.select();
+  app.extensionManager?.toast?.add({
+    severity: "warn",
+    summary: "Copy prompt",
+    detail: "The browser blocked the clipboard. The prompt is selected: press Ctrl+C (⌘C) to copy it.",
+    life: 5000,
+  });
+}
+
+function flash(button, label) {
+  button.textContent = label;
+  clearTimeout(button.ciReset);
+  button.ciReset = setTimeout(() => (button.textContent = "Copy prompt"), 2000);
 }
 
 function buildDisplay(what) {
@@ -30,9 +64,9 @@ function buildDisplay(what) {
   button.textContent = "Copy prompt";
   button.className = "ci-copy-prompt";
   button.addEventListener("click", async () => {
-    await copyText(area.value);
-    button.textContent = "Copied";
-    setTimeout(() => (button.textContent = "Copy prompt"), 1200);
+    const copied = await copyText(area.value);
+    if (!copied) offerManualCopy(area);
+    flash(button, copied ? "Copied" : "Press Ctrl+C to copy");
   });
   box.append(area, button);
   return { box, area };
@@ -53,6 +87,14 @@ function display(node) {
   return widget;
 }
 
+// Both output paths may deliver the same message; writing the same text twice is a no-op.
+function showPrompt(node, output) {
+  if (!Array.isArray(output?.text)) return;
+  const text = output.text.join("\n\n");
+  const { area } = display(node);
+  if (area.value !== text) area.value = text;
+}
+
 app.registerExtension({
   name: "ci_interrogator.promptDisplay",
   async beforeRegisterNodeDef(nodeType, nodeData) {
@@ -66,7 +108,10 @@ app.registerExtension({
     const onExecuted = nodeType.prototype.onExecuted;
     nodeType.prototype.onExecuted = function (message) {
       onExecuted?.apply(this, arguments);
-      display(this).area.value = (message?.text ?? []).join("\n\n");
+      showPrompt(this, message);
     };
+  },
+  onNodeOutputsUpdated(nodeOutputs) {
+    forEachOutput(nodeOutputs, NODE_TYPES, showPrompt);
   },
 });
