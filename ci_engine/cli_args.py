@@ -169,6 +169,9 @@ def apply_threads(threads: int | None) -> None:
 def configure_logging(verbose: bool) -> None:
     """Warnings on stderr; with ``verbose``, what is loaded and computed too."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s: %(message)s")
+    from huggingface_hub.utils import logging as hub_logging
+
+    hub_logging.disable_propagation()  # it prints through a handler of its own: each line once, not twice
 
 
 def check_caption(caption: str | None) -> None:
