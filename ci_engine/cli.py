@@ -19,10 +19,12 @@ from .cli_args import (
     add_model_arguments,
     apply_threads,
     build_interrogator,
-    check_caption,
+    check_arguments,
     configure_logging,
     guarded,
+    needs_clip,
     settings_from,
+    target_without_clip,
 )
 from .cli_dataset import main as dataset_main
 from .errors import InputError
@@ -30,6 +32,7 @@ from .images import check_image, expand_inputs, load_image
 from .interrogator import IMAGE_BATCH, Interrogator, Result
 from .models.registry import CAPTION_MODELS, list_clip_models
 from .modes import MODES
+from .target import fit_to_budget
 
 log = logging.getLogger("ci_engine")
 
@@ -50,16 +53,28 @@ def interrogate(args: argparse.Namespace) -> int:
     """Runs the interrogation the arguments ask for and prints one result per image."""
     settings = settings_from(args)
     apply_threads(args.threads)
-    check_caption(args.caption)
     paths = expand_inputs(args.images)
     for path in paths:
         check_image(path)  # headers only: a bad file fails before any model loads
+    check_arguments(args, settings, clip=needs_clip(args))
+    if not needs_clip(args):
+        print_given_caption(args, paths)
+        return 0
     hooks = TqdmHooks(enabled=not args.json)
     try:
         run_in_batches(build_interrogator(args, settings, hooks), args, paths)
     finally:
         hooks.close()
     return 0
+
+
+def print_given_caption(args: argparse.Namespace, paths: list[Path]) -> None:
+    """Mode caption with ``--caption``: the prompt is the caption, fitted to ``--target N``;
+    no model loads (a budget without ``--target-tokenizer`` is counted by CLIP's tokenizer)."""
+    target = target_without_clip(args)
+    prompt = args.caption if target is None else fit_to_budget(args.caption, [], target)
+    for path in paths:
+        print_result(Result(args.mode, prompt, args.caption, 0.0, image=str(path)), args.json, len(paths) > 1)
 
 
 def run_in_batches(ci: Interrogator, args: argparse.Namespace, paths: list[Path]) -> None:

@@ -14,14 +14,15 @@ from .errors import InputError, InterrogatorError
 from .hooks import Hooks
 from .interrogator import Interrogator
 from .models.bundle import ClipBundle
-from .models.caption import Captioner, load_caption_model
+from .models.caption import Captioner, check_caption_model, load_caption_model
 from .models.caption_style import STYLES, CaptionStyle
-from .models.clip import load_clip
+from .models.clip import check_clip, load_clip, load_clip_tokenizer
 from .models.registry import CAPTION_MODELS, DEFAULT_CAPTION, DEFAULT_CLIP
 from .modes import MODES, mode_spec
 from .settings import Settings
 from .tables import CacheSettings
-from .target import target_from, tokenizer_counter
+from .target import Target, clip_counter, target_budget, target_from, tokenizer_counter
+from .text.tokens import Tokens
 from .vocab import MERGED_TABLES, build_vocabulary, load_user_list, parse_exclusions
 
 
@@ -143,15 +144,13 @@ def settings_from(args: argparse.Namespace) -> Settings:
 def load_models(args: argparse.Namespace, with_caption_model: bool = True) -> tuple[ClipBundle, Captioner | None]:
     """The CLIP bundle, and the caption model when the mode needs one and no caption is given
     (and ``with_caption_model``)."""
-    common = {"device": args.device, "precision": args.precision, "cache_dir": args.model_cache}
-    common["allow_download"] = not args.offline
-    if args.clip_checkpoint:
-        clip = load_clip(args.clip or "", checkpoint=args.clip_checkpoint, config=args.clip_config, **common)
-    else:
-        clip = load_clip(args.clip or DEFAULT_CLIP, config=args.clip_config, **common)
+    device = {"device": args.device, "precision": args.precision}
+    clip = load_clip(clip_name(args), **clip_sources(args), **device)
     captioner = None
-    if with_caption_model and mode_spec(args.mode).needs_caption and args.caption is None:
-        captioner = load_caption_model(args.caption_model, **common)
+    if with_caption_model and needs_caption_model(args):
+        captioner = load_caption_model(
+            args.caption_model, **device, cache_dir=args.model_cache, allow_download=not args.offline
+        )
     return clip, captioner
 
 
@@ -180,6 +179,36 @@ def check_caption(caption: str | None) -> None:
         raise InputError("--caption is empty: give the caption text, or leave --caption out.")
 
 
+def needs_caption_model(args: argparse.Namespace) -> bool:
+    """Whether the run loads a caption model: its mode needs a caption and none is given."""
+    return mode_spec(args.mode).needs_caption and args.caption is None
+
+
+def needs_clip(args: argparse.Namespace) -> bool:
+    """Whether the command line loads CLIP: always but for mode caption with ``--caption``
+    (the prompt is that caption) and no negative prompt."""
+    negative = getattr(args, "with_negative", False)  # the dataset command has no negative prompt
+    return mode_spec(args.mode).build is not None or needs_caption_model(args) or negative
+
+
+def check_arguments(args: argparse.Namespace, settings: Settings, clip: bool = True) -> None:
+    """Every argument a model load would trip on, checked before any model loads (online, a
+    late error would come after gigabytes of downloads): the caption; CLIP's name, file and
+    config, and whether its weights are at hand or can be downloaded (when ``clip``: CLIP is
+    loaded); the target and its tokenizer; the caption model: its name or folder (read, not
+    loaded), whether it can write the caption style, and whether it is at hand or can be downloaded."""
+    check_caption(args.caption)
+    if clip:
+        check_clip(clip_name(args), **clip_sources(args))
+    target_budget(args.target)
+    if args.target_tokenizer:
+        if args.target == "clip":
+            raise InputError("--target-tokenizer counts a token budget: give it with --target N (e.g. --target 256).")
+        tokenizer_counter(args.target_tokenizer)
+    if needs_caption_model(args):
+        check_caption_model(args.caption_model, args.model_cache, not args.offline, settings.caption_style.style)
+
+
 def build_interrogator(
     args: argparse.Namespace, settings: Settings, hooks: Hooks, with_caption_model: bool = True
 ) -> Interrogator:
@@ -191,6 +220,34 @@ def build_interrogator(
     count = tokenizer_counter(args.target_tokenizer) if args.target_tokenizer else None
     target = target_from(args.target, count, clip.tokens)
     return Interrogator(clip, captioner, settings, vocab=vocab, cache=cache, hooks=hooks, target=target)
+
+
+def clip_name(args: argparse.Namespace) -> str:
+    """The CLIP name ``load_clip`` gets: ``--clip``, else the default (none with a checkpoint:
+    its architecture comes from its sidecar config)."""
+    return args.clip or ("" if args.clip_checkpoint else DEFAULT_CLIP)
+
+
+def clip_sources(args: argparse.Namespace) -> dict:
+    """Where the CLIP the arguments name comes from: ``load_clip``'s keyword arguments but the device."""
+    return {
+        "checkpoint": args.clip_checkpoint,
+        "config": args.clip_config,
+        "cache_dir": args.model_cache,
+        "allow_download": not args.offline,
+    }
+
+
+def target_without_clip(args: argparse.Namespace) -> Target | None:
+    """The target the arguments ask for, with no CLIP weights loaded: a budget is counted by
+    ``--target-tokenizer``, else by CLIP's tokenizer (an estimate; it loads without weights)."""
+    budget = target_budget(args.target)
+    if budget is None:
+        return None
+    if args.target_tokenizer:
+        return Target(budget, tokenizer_counter(args.target_tokenizer))
+    tokenizer = load_clip_tokenizer(clip_name(args), **clip_sources(args))
+    return Target(budget, clip_counter(Tokens(tokenizer)))
 
 
 def guarded(run: Callable[[], int]) -> int:

@@ -13,7 +13,7 @@ from .cli_args import (
     add_model_arguments,
     apply_threads,
     build_interrogator,
-    check_caption,
+    check_arguments,
     configure_logging,
     guarded,
     settings_from,
@@ -24,6 +24,7 @@ from .dataset.manifest import Manifest
 from .dataset.work import DatasetHooks, DatasetOptions, ModelRecipe, Summary
 from .errors import InputError
 from .hooks import Hooks
+from .images import IMAGE_SUFFIXES
 from .interrogator import IMAGE_BATCH, Interrogator
 from .modes import PROMPT_MODE_NAMES, mode_spec
 from .settings import Settings
@@ -57,7 +58,14 @@ def build_parser() -> argparse.ArgumentParser:
 def images_of(args: argparse.Namespace) -> list[Path]:
     """The images to caption: the folder's, or those the list file names (inside the folder)."""
     if args.list is None:
-        return list(find_images(args.folder, recursive=not args.no_recursive))
+        found = list(find_images(args.folder, recursive=not args.no_recursive))
+        if not found:
+            where = "itself (--no-recursive)" if args.no_recursive else "or its subfolders"
+            raise InputError(
+                f"Dataset folder '{args.folder}' has no images in it {where}: give a folder of "
+                f"{', '.join(sorted(IMAGE_SUFFIXES))} files."
+            )
+        return found
     paths = read_list_file(args.list)
     outside = [p for p in paths if not inside(args.folder, p)]
     if outside:
@@ -74,9 +82,9 @@ def run(args: argparse.Namespace) -> int:
     """Runs the dataset command and prints its summary line."""
     settings = settings_from(args)
     apply_threads(args.threads)
-    check_caption(args.caption)
     options = DatasetOptions(args.mode, args.prefix, args.suffix, args.on_existing, args.caption, args.images_per_batch)
     images = images_of(args)
+    check_arguments(args, settings)
     hooks = TqdmHooks()
     try:
         runner = _run_ray if args.ray is not None else _run_here

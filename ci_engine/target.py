@@ -31,16 +31,24 @@ class Target:
             raise InputError(f"A target budget of {self.budget} tokens is too small: give 8 or more.")
 
 
+def target_budget(choice: str, what: str = "--target") -> int | None:
+    """The budget a ``target`` choice names (None: ``clip``), checked without any model: a
+    word that is neither, or a budget too small, is an ``InputError``."""
+    if choice == "clip":
+        return None
+    if not str(choice).isdigit():
+        raise InputError(f"{what} must be clip or a number of tokens (e.g. 256), not '{choice}'.")
+    Target(int(choice), len)  # the budget's own check
+    return int(choice)
+
+
 def target_from(
     choice: str, count: Callable[[str], int] | None, tokens: Tokens, what: str = "--target"
 ) -> Target | None:
     """A ``clip`` or a number of tokens choice (the CLI's ``--target``, a node's ``target``):
     None for CLIP's window, else a budget counted by ``count`` (None: ``clip_counter``)."""
-    if choice == "clip":
-        return None
-    if not str(choice).isdigit():
-        raise InputError(f"{what} must be clip or a number of tokens (e.g. 256), not '{choice}'.")
-    return Target(int(choice), count or clip_counter(tokens))
+    budget = target_budget(choice, what)
+    return None if budget is None else Target(budget, count or clip_counter(tokens))
 
 
 def clip_counter(tokens: Tokens) -> Callable[[str], int]:
@@ -53,10 +61,16 @@ def tokenizer_counter(folder: str | os.PathLike) -> Callable[[str], int]:
     """The count of a local Hugging Face tokenizer folder (e.g. T5's), special tokens included."""
     from transformers import AutoTokenizer
 
+    if not os.path.isdir(folder):
+        raise InputError(f"Tokenizer folder '{folder}' does not exist: give the folder of the target's tokenizer.")
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True, trust_remote_code=False)
     except (OSError, ValueError) as exc:
-        raise InputError(f"Cannot load a tokenizer from '{folder}': {exc}. Give a tokenizer folder.") from exc
+        reason = " ".join(str(exc).split()).rstrip(".")
+        raise InputError(
+            f"Cannot load a tokenizer from '{folder}' ({reason}). Give the target's tokenizer folder "
+            "(with its tokenizer.json or tokenizer_config.json)."
+        ) from exc
     return lambda text: len(tokenizer(text)["input_ids"])
 
 
