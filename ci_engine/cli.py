@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from .cli_args import (
+    DefaultsHelpFormatter,
     TqdmHooks,
     add_model_arguments,
     apply_threads,
@@ -33,19 +34,26 @@ from .interrogator import IMAGE_BATCH, Interrogator, Result
 from .models.registry import CAPTION_MODELS, list_clip_models
 from .modes import MODES
 from .target import fit_to_budget
+from .version import __version__
 
 log = logging.getLogger("ci_engine")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line's arguments."""
-    p = argparse.ArgumentParser(prog="python -m ci_engine", description="Image to Stable Diffusion prompt.")
-    p.add_argument("images", nargs="*", help="image files or folders of images (or: dataset DIR, see dataset -h)")
-    p.add_argument("--mode", choices=list(MODES), default="best")
+    p = argparse.ArgumentParser(
+        prog="python -m ci_engine",
+        description="Image to Stable Diffusion prompt. Other commands: dataset DIR (see dataset -h), and demo "
+        "(a run offline with tiny random-weight models, see demo -h).",
+        formatter_class=DefaultsHelpFormatter,
+    )
+    p.add_argument("images", nargs="*", help="image files or folders of images")
+    p.add_argument("--mode", choices=list(MODES), default="best", help="what to make")
     add_model_arguments(p)
     p.add_argument("--with-negative", action="store_true", help="also a negative prompt, from the same image pass")
     p.add_argument("--json", action="store_true", help="one JSON object per image per line")
     p.add_argument("--list-models", action="store_true", help="list known CLIP and caption models, then exit")
+    p.add_argument("--version", action="version", version=f"ci_engine {__version__}")
     return p
 
 
@@ -93,8 +101,9 @@ def list_models() -> int:
     for name in list_clip_models():
         print(f"  {name}")
     print("Caption models:")
+    width = max(map(len, CAPTION_MODELS)) + 2
     for name, spec in CAPTION_MODELS.items():
-        print(f"  {name:18} {spec.hub_id} ({spec.size})")
+        print(f"  {name:{width}}{spec.hub_id} ({spec.size})")
     return 0
 
 

@@ -26,6 +26,18 @@ from .text.tokens import Tokens
 from .vocab import MERGED_TABLES, build_vocabulary, load_user_list, parse_exclusions
 
 
+class DefaultsHelpFormatter(argparse.HelpFormatter):
+    """Help that shows every option's default: "(default: …)" is added wherever the text does
+    not already say it (options that are off or empty unless given have none to show)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        unset = action.default in (None, False, "", [], argparse.SUPPRESS)
+        if unset or not action.option_strings or "default" in text:
+            return action.help
+        return f"{text} (default: %(default)s)".lstrip()
+
+
 def default_cache_dir() -> Path:
     """Label-embedding cache: $CI_ENGINE_CACHE, else ~/.cache/ci_engine/embeds."""
     env = os.environ.get("CI_ENGINE_CACHE")
@@ -53,12 +65,12 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
     add("--tables", default=",".join(MERGED_TABLES), help="comma-separated tables to rank")
     add("--labels", action="append", default=[], metavar="FILE.txt", help="extra label list (repeatable)")
     add("--exclude", action="append", default=[], metavar="FILE.txt", help="labels never to use")
-    add("--cache-dir", type=Path, help=f"label-embedding cache (default {default_cache_dir()})")
+    add("--cache-dir", type=Path, metavar="DIR", help=f"label-embedding cache (default {default_cache_dir()})")
     add("--model-cache", metavar="DIR", help="where downloaded models go (default: the HF hub cache)")
     add("--download-cache", action="store_true", help="fetch upstream's published label embeddings")
     add("--offline", action="store_true", help="never download; use local files only")
     add("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
-    add("--precision", default="auto", choices=["auto", "fp16", "bf16", "fp32"])
+    add("--precision", default="auto", choices=["auto", "fp16", "bf16", "fp32"], help="auto: fp16 on CUDA, else fp32")
     add(
         "--batch-size",
         type=int,
@@ -69,7 +81,8 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
     add("--target", default="clip", metavar="clip|N", help="clip: one 77-token window (default); N: a token budget "
         "for a T5/LLM text encoder (Flux, SD3.5), counted by --target-tokenizer")  # fmt: skip
     add("--target-tokenizer", metavar="DIR", help="the target's tokenizer folder (default: CLIP's count, an estimate)")
-    add("--threads", type=int, metavar="N", help="CPU threads for torch; 1 is faster when other jobs share the CPU")
+    add("--threads", type=int, metavar="N", help="CPU threads for torch (default: torch's choice); 1 is faster "
+        "when other jobs share the CPU")  # fmt: skip
     add("-v", "--verbose", action="store_true", help="log what is loaded and computed")
 
 

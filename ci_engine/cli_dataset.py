@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from .cli_args import (
+    DefaultsHelpFormatter,
     TqdmHooks,
     add_model_arguments,
     apply_threads,
@@ -35,11 +36,15 @@ SHOWN_ERRORS = 10
 
 def build_parser() -> argparse.ArgumentParser:
     """The dataset command's arguments."""
-    p = argparse.ArgumentParser(prog="python -m ci_engine dataset", description="Caption a folder of images.")
+    p = argparse.ArgumentParser(
+        prog="python -m ci_engine dataset",
+        description="Caption a folder of images.",
+        formatter_class=DefaultsHelpFormatter,
+    )
     add = p.add_argument
     add("folder", type=Path, help="the dataset folder; its subfolders too unless --no-recursive")
     add("--list", type=Path, metavar="FILE", help="only the images this file lists (paths relative to it)")
-    add("--mode", choices=PROMPT_MODE_NAMES, default="best")
+    add("--mode", choices=PROMPT_MODE_NAMES, default="best", help="what to make")
     add_model_arguments(p)
     add("--prefix", default="", help='text before every prompt, e.g. trigger words ("ohwx man")')
     add("--suffix", default="", help="text after every prompt")

@@ -110,3 +110,37 @@ def test_library_log_lines_are_printed_once(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stderr.count("Retrying in 1s") == 1 and done.stderr.count("our own warning") == 1
+
+
+def test_version_prints_the_package_version(capsys):
+    from ci_engine.version import __version__
+
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(["--version"])
+    assert stopped.value.code == 0 and capsys.readouterr().out == f"ci_engine {__version__}\n"
+
+
+@pytest.mark.parametrize("command", ["images", "dataset"])
+def test_help_shows_every_default(command):
+    import argparse
+
+    from ci_engine import cli_dataset
+
+    parser = cli.build_parser() if command == "images" else cli_dataset.build_parser()
+    formatter = parser._get_formatter()
+    missing = []
+    for action in parser._actions:
+        if not action.option_strings or action.default in (None, False, "", [], argparse.SUPPRESS):
+            continue
+        shown = formatter._expand_help(action) if action.help else ""
+        if "default" not in shown or str(action.default) not in shown:
+            missing.append(f"{action.option_strings[-1]} (default {action.default})")
+    assert missing == []
+
+
+def test_list_models_aligns_its_columns(capsys):
+    assert cli.main(["--list-models"]) == 0
+    out = capsys.readouterr().out
+    rows = out.split("Caption models:\n", 1)[1].splitlines()
+    columns = {row.index(row.split()[1]) for row in rows}  # where the hub name starts
+    assert len(rows) >= 10 and len(columns) == 1
