@@ -132,12 +132,60 @@ def _configure_output(args: argparse.Namespace) -> None:
         transformers.utils.logging.disable_progress_bar()
 
 
+DEMO_NOTE = (
+    "These prompts come from tiny random-weight models, so their words are random: the demo shows that "
+    "everything runs, not what the prompts look like. For real prompts run\n"
+    "  python -m ci_engine photo.jpg\n"
+    "which downloads CLIP ViT-L-14/openai and BLIP-large (about 3.6 GB) on first use."
+)
+
+
+def build_demo_parser() -> argparse.ArgumentParser:
+    """The demo command's arguments."""
+    p = argparse.ArgumentParser(
+        prog="python -m ci_engine demo",
+        description="Run the whole job offline with tiny random-weight models, built once into "
+        "$XDG_CACHE_HOME/ci_engine/demo (~/.cache by default) and reused after: nothing is downloaded.",
+        formatter_class=DefaultsHelpFormatter,
+    )
+    p.add_argument("images", nargs="*", help="your own images or folders (default: a few synthetic ones)")
+    return p
+
+
+def demo(args: argparse.Namespace) -> int:
+    """Runs the demo and prints its prompts, then what they are and how to get real ones."""
+    import transformers
+
+    from .testing.demo import MODE, demo_dir, demo_images, run_demo
+
+    paths = expand_inputs(args.images) if args.images else []
+    for path in paths:
+        check_image(path)
+    folder = demo_dir()
+    transformers.utils.logging.disable_progress_bar()  # its bars for saving and loading the tiny models
+    print(f"Demo: {MODE} mode, offline, with tiny random-weight models in {folder} (built on the first run).")
+    hooks = TqdmHooks()
+    try:
+        results = run_demo(paths or demo_images(folder), folder, hooks)
+    finally:
+        hooks.close()
+    for result in results:
+        print_result(result, json_lines=False, several=True)
+    print(DEMO_NOTE)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """The command line's entry point; returns the exit status (2 for a user error).
-    ``dataset …`` as the first words runs the dataset command (``cli_dataset``)."""
+    ``dataset …`` as the first words runs the dataset command (``cli_dataset``), ``demo …``
+    an offline demo with tiny models."""
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["dataset"]:
         return dataset_main(argv[1:])
+    if argv[:1] == ["demo"]:
+        demo_args = build_demo_parser().parse_args(argv[1:])
+        configure_logging(False)
+        return guarded(lambda: demo(demo_args))
     args = build_parser().parse_args(argv)
     _configure_output(args)
     return guarded(lambda: list_models() if args.list_models else _interrogate_images(args))
