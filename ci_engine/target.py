@@ -74,8 +74,19 @@ def tokenizer_counter(folder: str | os.PathLike) -> Callable[[str], int]:
     return lambda text: len(tokenizer(text)["input_ids"])
 
 
+# Words a cut text must not end on: it would read as broken off ("…barn walls, a").
+DANGLING = frozenset(
+    "a an the and or but nor so yet as of in on at by for with from to into onto over under near behind above "
+    "below between through across against along among around beside beyond during inside outside toward towards "
+    "upon within without via than like while where which who whose that this these those its his her their our "
+    "my your is are was were".split()
+)
+CUT_PUNCTUATION = ",;:-"
+
+
 def words_within(text: str, count: Callable[[str], int], limit: int) -> str:
-    """The longest run of ``text``'s first words that ``count`` keeps within ``limit``."""
+    """The longest run of ``text``'s first words that ``count`` keeps within ``limit``; a cut
+    run never ends on a comma or a dangling article, conjunction or preposition."""
     words = text.split(" ")
     low, high = 0, len(words)
     while low < high:  # binary search: counts grow with words
@@ -84,7 +95,19 @@ def words_within(text: str, count: Callable[[str], int], limit: int) -> str:
             low = middle
         else:
             high = middle - 1
-    return " ".join(words[:low])
+    return " ".join(words[:low] if low == len(words) else clean_cut(words[:low]))
+
+
+def clean_cut(words: list[str]) -> list[str]:
+    """``words`` without the trailing punctuation and dangling words a cut left at their end."""
+    words = list(words)
+    while words:
+        last = words[-1].rstrip(CUT_PUNCTUATION)
+        if last and last.lower() not in DANGLING:
+            words[-1] = last
+            break
+        words.pop()
+    return words
 
 
 def scoring_caption(caption: str, tokens: Tokens) -> str:
@@ -93,8 +116,11 @@ def scoring_caption(caption: str, tokens: Tokens) -> str:
 
 
 def fit_to_budget(caption: str, labels: list[str], target: Target) -> str:
-    """The caption, then the labels while they fit, within ``target.budget`` tokens."""
+    """The caption, then the labels while they fit, within ``target.budget`` tokens (a caption
+    that alone is too long is cut at a word boundary, and no label follows it)."""
     text = words_within(caption, target.count, target.budget)
+    if text != caption:  # the caption alone is too long: no label after a cut
+        return text
     for label in labels:
         longer = f"{text}, {label}" if text else label
         if target.count(longer) > target.budget:
