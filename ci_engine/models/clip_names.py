@@ -49,12 +49,14 @@ def sidecar_config(checkpoint: Path) -> Path | None:
 
 
 def known_architectures() -> list[str]:
+    """Every architecture name open_clip knows."""
     import open_clip
 
     return open_clip.list_models()
 
 
 def unknown_error(what: str, name: str, choices: list[str]) -> ModelNotFoundError:
+    """The error for an unknown CLIP architecture or weights ``name``, with close matches from ``choices``."""
     close = difflib.get_close_matches(name, choices, n=5, cutoff=0.5)
     hint = f" Did you mean: {', '.join(close)}?" if close else ""
     listing = "`python -m ci_engine --list-models` lists them all."
@@ -62,6 +64,7 @@ def unknown_error(what: str, name: str, choices: list[str]) -> ModelNotFoundErro
 
 
 def pretrained_cfg(arch: str, tag: str) -> dict:
+    """open_clip's pretrained config of ``ARCH/TAG``, or an error naming what is unknown."""
     import open_clip
 
     if arch not in known_architectures():
