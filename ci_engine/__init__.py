@@ -13,7 +13,7 @@ Layers, each importing only those before it: base (``errors``, ``hooks``, ``devi
 the front ends (``cli``, ``testing``).
 """
 
-from .errors import DownloadError, InputError, InterrogatorError, ModelNotFoundError, OfflineError
+from .errors import CaptionError, DownloadError, InputError, InterrogatorError, ModelNotFoundError, OfflineError
 from .hooks import Hooks
 from .interrogator import Interrogator, Result
 from .models.bundle import ClipBundle
@@ -28,6 +28,7 @@ from .vocab import Vocabulary, build_vocabulary
 __all__ = [
     "MODES",
     "CacheSettings",
+    "CaptionError",
     "Captioner",
     "ClipBundle",
     "DownloadError",

@@ -105,6 +105,10 @@ def published_cache(model_name: str, key: str, cache_dir: str | None, allow_down
     found = hub.cached_hub_file(CACHE_REPO, name, cache_dir)
     if found or not hub.downloads_allowed(allow_download):
         return Path(found) if found else None
+    why = hub.unreachable()
+    if why is not None:
+        log.warning("Could not download %s (cannot reach the hub: %s); computing it locally.", name, why)
+        return None
     try:
         return Path(hub.download_hub_file(CACHE_REPO, name, cache_dir))
     except Exception as exc:  # any failure just means: compute the table here

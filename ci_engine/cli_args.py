@@ -14,15 +14,28 @@ from .errors import InputError, InterrogatorError
 from .hooks import Hooks
 from .interrogator import Interrogator
 from .models.bundle import ClipBundle
-from .models.caption import Captioner, load_caption_model
+from .models.caption import Captioner, check_caption_model, load_caption_model
 from .models.caption_style import STYLES, CaptionStyle
-from .models.clip import load_clip
+from .models.clip import check_clip, load_clip, load_clip_tokenizer
 from .models.registry import CAPTION_MODELS, DEFAULT_CAPTION, DEFAULT_CLIP
 from .modes import MODES, mode_spec
 from .settings import Settings
 from .tables import CacheSettings
-from .target import target_from, tokenizer_counter
+from .target import Target, clip_counter, target_budget, target_from, tokenizer_counter
+from .text.tokens import Tokens
 from .vocab import MERGED_TABLES, build_vocabulary, load_user_list, parse_exclusions
+
+
+class DefaultsHelpFormatter(argparse.HelpFormatter):
+    """Help that shows every option's default: "(default: …)" is added wherever the text does
+    not already say it (options that are off or empty unless given have none to show)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        unset = action.default in (None, False, "", [], argparse.SUPPRESS)
+        if unset or not action.option_strings or "default" in text:
+            return action.help
+        return f"{text} (default: %(default)s)".lstrip()
 
 
 def default_cache_dir() -> Path:
@@ -52,12 +65,12 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
     add("--tables", default=",".join(MERGED_TABLES), help="comma-separated tables to rank")
     add("--labels", action="append", default=[], metavar="FILE.txt", help="extra label list (repeatable)")
     add("--exclude", action="append", default=[], metavar="FILE.txt", help="labels never to use")
-    add("--cache-dir", type=Path, help=f"label-embedding cache (default {default_cache_dir()})")
+    add("--cache-dir", type=Path, metavar="DIR", help=f"label-embedding cache (default {default_cache_dir()})")
     add("--model-cache", metavar="DIR", help="where downloaded models go (default: the HF hub cache)")
     add("--download-cache", action="store_true", help="fetch upstream's published label embeddings")
     add("--offline", action="store_true", help="never download; use local files only")
     add("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
-    add("--precision", default="auto", choices=["auto", "fp16", "bf16", "fp32"])
+    add("--precision", default="auto", choices=["auto", "fp16", "bf16", "fp32"], help="auto: fp16 on CUDA, else fp32")
     add(
         "--batch-size",
         type=int,
@@ -68,7 +81,8 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
     add("--target", default="clip", metavar="clip|N", help="clip: one 77-token window (default); N: a token budget "
         "for a T5/LLM text encoder (Flux, SD3.5), counted by --target-tokenizer")  # fmt: skip
     add("--target-tokenizer", metavar="DIR", help="the target's tokenizer folder (default: CLIP's count, an estimate)")
-    add("--threads", type=int, metavar="N", help="CPU threads for torch; 1 is faster when other jobs share the CPU")
+    add("--threads", type=int, metavar="N", help="CPU threads for torch (default: torch's choice); 1 is faster "
+        "when other jobs share the CPU")  # fmt: skip
     add("-v", "--verbose", action="store_true", help="log what is loaded and computed")
 
 
@@ -143,15 +157,13 @@ def settings_from(args: argparse.Namespace) -> Settings:
 def load_models(args: argparse.Namespace, with_caption_model: bool = True) -> tuple[ClipBundle, Captioner | None]:
     """The CLIP bundle, and the caption model when the mode needs one and no caption is given
     (and ``with_caption_model``)."""
-    common = {"device": args.device, "precision": args.precision, "cache_dir": args.model_cache}
-    common["allow_download"] = not args.offline
-    if args.clip_checkpoint:
-        clip = load_clip(args.clip or "", checkpoint=args.clip_checkpoint, config=args.clip_config, **common)
-    else:
-        clip = load_clip(args.clip or DEFAULT_CLIP, config=args.clip_config, **common)
+    device = {"device": args.device, "precision": args.precision}
+    clip = load_clip(clip_name(args), **clip_sources(args), **device)
     captioner = None
-    if with_caption_model and mode_spec(args.mode).needs_caption and args.caption is None:
-        captioner = load_caption_model(args.caption_model, **common)
+    if with_caption_model and needs_caption_model(args):
+        captioner = load_caption_model(
+            args.caption_model, **device, cache_dir=args.model_cache, allow_download=not args.offline
+        )
     return clip, captioner
 
 
@@ -169,12 +181,45 @@ def apply_threads(threads: int | None) -> None:
 def configure_logging(verbose: bool) -> None:
     """Warnings on stderr; with ``verbose``, what is loaded and computed too."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s: %(message)s")
+    from huggingface_hub.utils import logging as hub_logging
+
+    hub_logging.disable_propagation()  # it prints through a handler of its own: each line once, not twice
 
 
 def check_caption(caption: str | None) -> None:
     """An empty ``--caption`` is a mistake: said before any model loads."""
     if caption == "":
         raise InputError("--caption is empty: give the caption text, or leave --caption out.")
+
+
+def needs_caption_model(args: argparse.Namespace) -> bool:
+    """Whether the run loads a caption model: its mode needs a caption and none is given."""
+    return mode_spec(args.mode).needs_caption and args.caption is None
+
+
+def needs_clip(args: argparse.Namespace) -> bool:
+    """Whether the command line loads CLIP: always but for mode caption with ``--caption``
+    (the prompt is that caption) and no negative prompt."""
+    negative = getattr(args, "with_negative", False)  # the dataset command has no negative prompt
+    return mode_spec(args.mode).build is not None or needs_caption_model(args) or negative
+
+
+def check_arguments(args: argparse.Namespace, settings: Settings, clip: bool = True) -> None:
+    """Every argument a model load would trip on, checked before any model loads (online, a
+    late error would come after gigabytes of downloads): the caption; CLIP's name, file and
+    config, and whether its weights are at hand or can be downloaded (when ``clip``: CLIP is
+    loaded); the target and its tokenizer; the caption model: its name or folder (read, not
+    loaded), whether it can write the caption style, and whether it is at hand or can be downloaded."""
+    check_caption(args.caption)
+    if clip:
+        check_clip(clip_name(args), **clip_sources(args))
+    target_budget(args.target)
+    if args.target_tokenizer:
+        if args.target == "clip":
+            raise InputError("--target-tokenizer counts a token budget: give it with --target N (e.g. --target 256).")
+        tokenizer_counter(args.target_tokenizer)
+    if needs_caption_model(args):
+        check_caption_model(args.caption_model, args.model_cache, not args.offline, settings.caption_style.style)
 
 
 def build_interrogator(
@@ -188,6 +233,34 @@ def build_interrogator(
     count = tokenizer_counter(args.target_tokenizer) if args.target_tokenizer else None
     target = target_from(args.target, count, clip.tokens)
     return Interrogator(clip, captioner, settings, vocab=vocab, cache=cache, hooks=hooks, target=target)
+
+
+def clip_name(args: argparse.Namespace) -> str:
+    """The CLIP name ``load_clip`` gets: ``--clip``, else the default (none with a checkpoint:
+    its architecture comes from its sidecar config)."""
+    return args.clip or ("" if args.clip_checkpoint else DEFAULT_CLIP)
+
+
+def clip_sources(args: argparse.Namespace) -> dict:
+    """Where the CLIP the arguments name comes from: ``load_clip``'s keyword arguments but the device."""
+    return {
+        "checkpoint": args.clip_checkpoint,
+        "config": args.clip_config,
+        "cache_dir": args.model_cache,
+        "allow_download": not args.offline,
+    }
+
+
+def target_without_clip(args: argparse.Namespace) -> Target | None:
+    """The target the arguments ask for, with no CLIP weights loaded: a budget is counted by
+    ``--target-tokenizer``, else by CLIP's tokenizer (an estimate; it loads without weights)."""
+    budget = target_budget(args.target)
+    if budget is None:
+        return None
+    if args.target_tokenizer:
+        return Target(budget, tokenizer_counter(args.target_tokenizer))
+    tokenizer = load_clip_tokenizer(clip_name(args), **clip_sources(args))
+    return Target(budget, clip_counter(Tokens(tokenizer)))
 
 
 def guarded(run: Callable[[], int]) -> int:

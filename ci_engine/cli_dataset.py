@@ -9,11 +9,12 @@ import sys
 from pathlib import Path
 
 from .cli_args import (
+    DefaultsHelpFormatter,
     TqdmHooks,
     add_model_arguments,
     apply_threads,
     build_interrogator,
-    check_caption,
+    check_arguments,
     configure_logging,
     guarded,
     settings_from,
@@ -24,6 +25,7 @@ from .dataset.manifest import Manifest
 from .dataset.work import DatasetHooks, DatasetOptions, ModelRecipe, Summary
 from .errors import InputError
 from .hooks import Hooks
+from .images import IMAGE_SUFFIXES
 from .interrogator import IMAGE_BATCH, Interrogator
 from .modes import PROMPT_MODE_NAMES, mode_spec
 from .settings import Settings
@@ -34,11 +36,15 @@ SHOWN_ERRORS = 10
 
 def build_parser() -> argparse.ArgumentParser:
     """The dataset command's arguments."""
-    p = argparse.ArgumentParser(prog="python -m ci_engine dataset", description="Caption a folder of images.")
+    p = argparse.ArgumentParser(
+        prog="python -m ci_engine dataset",
+        description="Caption a folder of images.",
+        formatter_class=DefaultsHelpFormatter,
+    )
     add = p.add_argument
     add("folder", type=Path, help="the dataset folder; its subfolders too unless --no-recursive")
     add("--list", type=Path, metavar="FILE", help="only the images this file lists (paths relative to it)")
-    add("--mode", choices=PROMPT_MODE_NAMES, default="best")
+    add("--mode", choices=PROMPT_MODE_NAMES, default="best", help="what to make")
     add_model_arguments(p)
     add("--prefix", default="", help='text before every prompt, e.g. trigger words ("ohwx man")')
     add("--suffix", default="", help="text after every prompt")
@@ -57,7 +63,14 @@ def build_parser() -> argparse.ArgumentParser:
 def images_of(args: argparse.Namespace) -> list[Path]:
     """The images to caption: the folder's, or those the list file names (inside the folder)."""
     if args.list is None:
-        return list(find_images(args.folder, recursive=not args.no_recursive))
+        found = list(find_images(args.folder, recursive=not args.no_recursive))
+        if not found:
+            where = "itself (--no-recursive)" if args.no_recursive else "or its subfolders"
+            raise InputError(
+                f"Dataset folder '{args.folder}' has no images in it {where}: give a folder of "
+                f"{', '.join(sorted(IMAGE_SUFFIXES))} files."
+            )
+        return found
     paths = read_list_file(args.list)
     outside = [p for p in paths if not inside(args.folder, p)]
     if outside:
@@ -74,9 +87,9 @@ def run(args: argparse.Namespace) -> int:
     """Runs the dataset command and prints its summary line."""
     settings = settings_from(args)
     apply_threads(args.threads)
-    check_caption(args.caption)
     options = DatasetOptions(args.mode, args.prefix, args.suffix, args.on_existing, args.caption, args.images_per_batch)
     images = images_of(args)
+    check_arguments(args, settings)
     hooks = TqdmHooks()
     try:
         runner = _run_ray if args.ray is not None else _run_here

@@ -19,3 +19,7 @@ class InputError(InterrogatorError):
 
 class DownloadError(InterrogatorError):
     """A model that exists could not be downloaded (network, disk, or the hub)."""
+
+
+class CaptionError(InterrogatorError):
+    """A caption model failed while writing captions; the message names the model and the failure."""

@@ -52,6 +52,11 @@ class ModeContext:
         """The merged tables and the user's lists, ranked together by fast and best."""
         return [*MERGED_TABLES, *self.vocab.custom]
 
+    def join(self, *parts: str) -> str:
+        """``parts`` joined by ", "; outside compat an empty one (an empty caption) is left out,
+        so a prompt never starts with ", " (compat keeps upstream's exact text)."""
+        return ", ".join(parts if self.settings.compat else [part for part in parts if part])
+
     def fit(self, text: str) -> str:
         """``text`` cut at ", " boundaries to CLIP's window."""
         return truncate_to_fit(text, self.bundle.tokens, self.settings.compat)
@@ -68,7 +73,7 @@ class Output:
 def fast(ctx: ModeContext, features: torch.Tensor, caption: str, max_flavors: int) -> str:
     """The caption and the top labels of all merged tables."""
     tops = ctx.rank(ctx.merged_names(), features, max_flavors)
-    return ctx.fit(caption + ", " + ", ".join(tops)) if tops else caption
+    return ctx.fit(ctx.join(caption, ", ".join(tops))) if tops else caption
 
 
 def classic(ctx: ModeContext, features: torch.Tensor, caption: str, max_flavors: int) -> str:
@@ -80,10 +85,10 @@ def classic(ctx: ModeContext, features: torch.Tensor, caption: str, max_flavors:
 
     medium, artist, trending, movement = (top1(n) for n in ("mediums", "artists", "trendings", "movements"))
     flaves = ", ".join(ctx.rank(["flavors"], features, max_flavors)) if ctx.enabled("flavors") else None
-    head = caption if medium is None or caption.startswith(medium) else f"{caption}, {medium}"
+    head = caption if medium is None or caption.startswith(medium) else ctx.join(caption, medium)
     if artist is not None:
-        head = f"{head} {artist}"
-    return ctx.fit(", ".join([head, *(p for p in (trending, movement, flaves) if p is not None)]))
+        head = f"{head} {artist}" if head or ctx.settings.compat else artist
+    return ctx.fit(ctx.join(head, *(p for p in (trending, movement, flaves) if p is not None)))
 
 
 def best(ctx: ModeContext, features: torch.Tensor, caption: str, max_flavors: int) -> str:

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 from comfy_pack import REAL, execute, interrogate_inputs, load_clip
 
-from ci_engine import Interrogator, Settings, cli
+from ci_engine import Interrogator, Settings, cli, cli_args
 from ci_engine.errors import InputError
 from ci_engine.target import Target, scoring_caption, tokenizer_counter
 from ci_engine.testing import synthetic_images
@@ -53,7 +53,7 @@ def test_a_budget_below_the_caption_cuts_it_at_a_word(clip, vocab, model_dir, mo
     assert count(text) <= 30 and LONG.startswith(text) and LONG[len(text)] in " ,"
 
 
-def test_bad_targets_are_clear_errors(model_dir, tmp_path, capsys):
+def test_bad_targets_are_clear_errors(model_dir, tmp_path, capsys, monkeypatch):
     with pytest.raises(InputError, match="too small"):
         Target(4, len)
     with pytest.raises(InputError, match="Cannot load a tokenizer"):
@@ -61,7 +61,11 @@ def test_bad_targets_are_clear_errors(model_dir, tmp_path, capsys):
     IMAGE.save(tmp_path / "a.png")
     clip_args = ["--clip", "TinyCLIP", "--clip-checkpoint", str(model_dir / "clip" / "TinyCLIP.safetensors")]
     args = [str(tmp_path / "a.png"), *clip_args, "--caption", LONG, "--mode", "fast", "--cache-dir", str(tmp_path)]
-    assert cli.main([*args, "--target", "lots"]) == 2 and "--target must be clip or a number" in capsys.readouterr().err
+    with monkeypatch.context() as m:  # refused before the models load, and so before any label table is built
+        m.setattr(cli_args, "load_models", lambda *a, **k: pytest.fail("models loaded before --target was checked"))
+        assert cli.main([*args, "--target", "lots"]) == 2
+    assert "--target must be clip or a number" in capsys.readouterr().err
+    args += ["--tables", "mediums"]  # one small table: the labels are there, the full vocabulary's tables are not built
     assert cli.main([*args, "--target", "256", "--target-tokenizer", str(model_dir / "blip"), "--json"]) == 0
     prompt = json.loads(capsys.readouterr().out)["prompt"]
     assert tokenizer_counter(model_dir / "blip")(prompt) <= 256 and prompt.startswith(LONG + ", ")

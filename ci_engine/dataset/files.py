@@ -54,9 +54,14 @@ def sidecar_of(image: Path) -> Path:
     return image.with_suffix(".txt")
 
 
+JOINING = " \t\r\n,"  # what users type at the end of a prefix or the start of a suffix ("tok, ")
+
+
 def sidecar_text(prefix: str, prompt: str, suffix: str) -> str:
-    """Prefix, prompt and suffix joined by ", " (empty parts left out), one line."""
-    return ", ".join(part for part in (prefix.strip(), prompt.strip(), suffix.strip()) if part)
+    """Prefix, prompt and suffix joined by ", " (empty parts left out), one line. A separator
+    typed at a joining end (``--prefix "tok, "``, ``--suffix ", end"``) is not doubled."""
+    parts = (prefix.strip().rstrip(JOINING), prompt.strip(), suffix.strip().lstrip(JOINING))
+    return ", ".join(part for part in parts if part)
 
 
 def appended(existing: str, text: str) -> str:

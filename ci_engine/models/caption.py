@@ -10,9 +10,9 @@ from pathlib import Path
 import torch
 
 from ..devices import resolve_device, resolve_dtype
-from ..errors import DownloadError, InputError, ModelNotFoundError
+from ..errors import InputError, ModelNotFoundError
 from . import hub
-from .caption_families import FAMILIES, Family, family_of_model_type
+from .caption_families import FAMILIES, Family, check_style, family_of_model_type
 from .captioner import Captioner
 from .registry import CAPTION_MODELS
 
@@ -81,6 +81,23 @@ def resolve_caption_source(name: str) -> tuple[str, Family, str | None]:
     )
 
 
+def check_caption_model(
+    name: str, cache_dir: str | os.PathLike | None = None, allow_download: bool = True, style: str | None = None
+) -> Family:
+    """The family of caption model ``name``, checked without loading any weights: a known name
+    or a usable folder that can write caption ``style`` (None: any); a name not in the hub
+    cache needs downloads allowed and the hub answering."""
+    source, family, revision = resolve_caption_source(name)
+    if style is not None:
+        check_style(family, style, name)
+    if revision is None or hub.cached_hub_file(source, "config.json", cache_dir, revision):
+        return family
+    if not hub.downloads_allowed(allow_download):
+        raise _offline_error(name, source, cache_dir)
+    hub.require_reachable(f"caption model '{name}' ({source})")
+    return family
+
+
 def caption_precision(family: Family, precision: str, auto: str = "auto", bf16_capable: bool = False) -> str:
     """The precision a caption model runs in. Upstream always runs GIT in fp32; language-model
     families run in bf16 where the device computes in it (fp16 overflows in their long
@@ -119,6 +136,7 @@ def load_caption_model(
         cache_dir: the hub cache folder for downloads (None: the hub's default).
         allow_download: whether a missing model may be downloaded.
     """
+    check_caption_model(name, cache_dir, allow_download)
     source, family, revision = resolve_caption_source(name)
     local = revision is None
     dev = resolve_device(device)
@@ -165,11 +183,13 @@ def _load_error(name: str, source: str, local: bool, offline: bool, cache_dir, e
     if local:
         return ModelNotFoundError(f"Caption model folder '{source}' is incomplete: {exc}")
     if offline:
-        return hub.offline_error(
-            name,
-            [f"{hub.hub_cache_dir(cache_dir)} (hub repo {source})"],
-            f"Run once with downloads allowed, or download {source} into a folder and pass that folder.",
-        )
-    return DownloadError(
-        f"Could not download caption model '{name}' ({source}): {exc}. Check the connection and retry."
+        return _offline_error(name, source, cache_dir)
+    return hub.download_error(f"caption model '{name}' ({source})", str(exc))
+
+
+def _offline_error(name: str, source: str, cache_dir) -> Exception:
+    return hub.offline_error(
+        name,
+        [f"{hub.hub_cache_dir(cache_dir)} (hub repo {source})"],
+        f"Run once with downloads allowed, or download {source} into a folder and pass that folder.",
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -13,11 +14,13 @@ from torch import nn
 if TYPE_CHECKING:
     from transformers import BatchFeature
 
+from ..errors import CaptionError, InputError, InterrogatorError
 from .caption_families import FAMILIES, Family, check_style
 from .caption_style import CaptionStyle
 from .caption_text import drop_cut_tail
 from .chat_prompt import chat_inputs
 
+log = logging.getLogger(__name__)
 SHORT = CaptionStyle()
 
 
@@ -36,6 +39,7 @@ class Captioner(nn.Module):
         self.spec = FAMILIES[family] if isinstance(family, str) else family
         self.name = name
         self.system = system
+        self._capped = False  # whether the position limit has been reported
 
     @property
     def family(self) -> str:
@@ -67,14 +71,52 @@ class Captioner(nn.Module):
         if self.spec.cast_inputs:
             inputs = inputs.to(self.dtype)  # floating tensors only: token ids stay integers
         options = decoding(self.spec, style, max_length)
-        with _seeded(style.seed, self.device):
-            tokens = self.model.generate(**inputs, **options)
+        options["max_new_tokens"] = self._within_positions(options["max_new_tokens"], inputs)
+        tokens = self._generate(inputs, options, style.seed)
         if self.spec.asking == "chat":  # a decoder-only chat model repeats the prompt first
             tokens = tokens[:, inputs["input_ids"].shape[1] :]
         texts = [text.strip() for text in self.processor.batch_decode(tokens, skip_special_tokens=True)]
         if self.spec.asking == "plain":  # upstream's captions, untouched
             return texts
         return [drop_cut_tail(t, style.style) if cut else t for t, cut in zip(texts, self._cut_rows(tokens))]
+
+    def _generate(self, inputs: BatchFeature, options: dict, seed: int) -> torch.Tensor:
+        """``generate``, with any failure but running out of memory (which a host may retry)
+        as a ``CaptionError`` naming the model; the traceback is logged (``-v`` shows it)."""
+        try:
+            with _seeded(seed, self.device):
+                return self.model.generate(**inputs, **options)
+        except (InterrogatorError, torch.OutOfMemoryError):
+            raise
+        except Exception as exc:
+            log.info("Caption model %s failed in generate", self.name, exc_info=True)
+            raise CaptionError(
+                f"Caption model '{self.name}' ({self.spec.label}) failed while writing captions: "
+                f"{type(exc).__name__}: {exc}. Run with -v for the traceback."
+            ) from exc
+
+    def _within_positions(self, new_tokens: int, inputs: BatchFeature) -> int:
+        """``new_tokens``, capped so the text decoder never reads past its position table
+        (``max_position_embeddings``): beyond it BLIP and BART-style decoders raise an
+        ``IndexError``. A decoder-only chat model's prompt takes positions too."""
+        config = self.model.config
+        text = config.get_text_config(decoder=True) if hasattr(config, "get_text_config") else config
+        limit = getattr(text, "max_position_embeddings", None)
+        if not isinstance(limit, int):
+            return new_tokens
+        prompt = inputs["input_ids"].shape[1] if self.spec.asking == "chat" else 1  # else one start token
+        room = limit - prompt - int(getattr(config, "num_query_tokens", 0) or 0)  # BLIP-2's query tokens
+        if room < 1:
+            raise InputError(
+                f"Caption model '{self.name}' reads at most {limit} positions and its prompt takes {prompt}: "
+                "no room for a caption. Use smaller images or a model with a longer context."
+            )
+        if new_tokens > room and not self._capped:
+            log.warning(
+                "Caption model '%s' reads at most %d positions: captions capped at %d tokens.", self.name, limit, room
+            )
+            self._capped = True
+        return min(new_tokens, room)
 
     def _cut_rows(self, tokens: torch.Tensor) -> list[bool]:
         """Which rows the token limit stopped (no end-of-text or padding token last)."""

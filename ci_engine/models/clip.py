@@ -2,82 +2,33 @@
 
 from __future__ import annotations
 
-import difflib
-import hashlib
-import json
 import logging
 import os
 import pickle
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
 
 from ..devices import resolve_device, resolve_dtype
-from ..errors import DownloadError, InputError, ModelNotFoundError
+from ..errors import InputError, ModelNotFoundError
 from . import hub
 from .bundle import ClipBundle
-from .registry import safe_name
+from .clip_names import (
+    checkpoint_architecture,
+    known_architectures,
+    local_architecture,
+    pretrained_cfg,
+    register_private_config,
+    sidecar_config,
+    unknown_error,
+)
 from .weights import check_token_table, expected_sha256, file_sha256, load_error, weights_fingerprint
 
 log = logging.getLogger(__name__)
 
 CHECKPOINT_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin")
 _HF_DEFAULT_WEIGHTS = ("open_clip_model.safetensors", "open_clip_pytorch_model.bin")
-
-
-def register_private_config(config_path: str | os.PathLike) -> str:
-    """Registers an open_clip model config file (plain, or wrapped as ``{"model_cfg": ...}``)
-    under a name of its own, derived from its content, and returns that name.
-
-    A user's config never replaces one open_clip or another file registered: a name taken
-    from a workflow or a file name could otherwise change ``ViT-L-14`` for the whole process.
-    """
-    from open_clip import factory
-
-    path = Path(config_path)
-    try:
-        cfg = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise InputError(f"Cannot read CLIP config '{path}': {exc}. Give an open_clip model config JSON.") from exc
-    cfg = cfg.get("model_cfg", cfg) if isinstance(cfg, dict) else cfg
-    if not isinstance(cfg, dict) or not all(key in cfg for key in ("embed_dim", "vision_cfg", "text_cfg")):
-        raise InputError(
-            f"CLIP config '{path}' is not an open_clip model config: it needs embed_dim, vision_cfg and text_cfg."
-        )
-    digest = hashlib.sha256(json.dumps(cfg, sort_keys=True).encode()).hexdigest()[:10]
-    name = f"ci-private-{safe_name(path.stem)}-{digest}"
-    factory._MODEL_CONFIGS[name] = cfg  # private to open_clip, but the name is ours alone
-    return name
-
-
-def sidecar_config(checkpoint: Path) -> Path | None:
-    """The ``name.json`` beside ``name.safetensors``, if there is one."""
-    candidate = checkpoint.with_suffix(".json")
-    return candidate if candidate.is_file() else None
-
-
-def _known_archs() -> list[str]:
-    import open_clip
-
-    return open_clip.list_models()
-
-
-def _unknown(what: str, name: str, choices: list[str]) -> ModelNotFoundError:
-    close = difflib.get_close_matches(name, choices, n=5, cutoff=0.5)
-    hint = f" Did you mean: {', '.join(close)}?" if close else ""
-    listing = "`python -m ci_engine --list-models` lists them all."
-    return ModelNotFoundError(f"Unknown CLIP {what} '{name}'.{hint} {listing}")
-
-
-def _pretrained_cfg(arch: str, tag: str) -> dict:
-    import open_clip
-
-    if arch not in _known_archs():
-        raise _unknown("architecture", arch, _known_archs())
-    cfg = open_clip.get_pretrained_cfg(arch, tag)
-    if not cfg:
-        raise _unknown("weights", f"{arch}/{tag}", ["/".join(p) for p in open_clip.list_pretrained()])
-    return cfg
 
 
 def _hub_weight_candidates(cfg: dict) -> tuple[str, list[str]]:
@@ -113,29 +64,39 @@ def _local_weights(cfg: dict, cache_dir: str | None) -> tuple[str | None, list[s
     return None, looked
 
 
-def resolve_pretrained_weights(name: str, cache_dir: str | None, allow_download: bool) -> tuple[str, dict]:
-    """Local path of the weights for ``ARCH/TAG``, downloading them only if allowed."""
-    import open_clip
-
+def _pretrained_source(name: str, cache_dir: str | None, allow_download: bool) -> tuple[str | None, dict]:
+    """The local weights file of ``ARCH/TAG`` and its pretrained config; None for the file when
+    it is to be downloaded, once downloads are allowed and the server answers."""
     arch, tag = name.split("/", 1)
-    cfg = _pretrained_cfg(arch, tag)
+    cfg = pretrained_cfg(arch, tag)
     path, looked = _local_weights(cfg, cache_dir)
     if path:
         return path, cfg
+    local = local_architecture(arch, cfg)
     if not hub.downloads_allowed(allow_download):
         raise hub.offline_error(
             name,
             looked,
             "Run once with downloads allowed to fetch it, or place a checkpoint file locally and load it "
-            f"as --clip {arch} --clip-checkpoint FILE.",
+            f"as --clip {local} --clip-checkpoint FILE.",
         )
+    hub.require_reachable(f"CLIP weights for '{name}'", None if cfg.get("hf_hub") else cfg.get("url"), local)
+    return None, cfg
+
+
+def resolve_pretrained_weights(name: str, cache_dir: str | None, allow_download: bool) -> tuple[str, dict]:
+    """Local path of the weights for ``ARCH/TAG``, downloading them only if allowed."""
+    import open_clip
+
+    path, cfg = _pretrained_source(name, cache_dir, allow_download)
+    if path:
+        return path, cfg
     log.info("Downloading CLIP weights for %s", name)
     try:
         return open_clip.download_pretrained(cfg, cache_dir=cache_dir), cfg
     except Exception as exc:  # network errors come in many types; all mean the same to users
-        raise DownloadError(
-            f"Could not download CLIP weights for '{name}': {exc}. Check the connection and retry."
-        ) from exc
+        local = local_architecture(name.split("/", 1)[0], cfg)
+        raise hub.download_error(f"CLIP weights for '{name}'", str(exc), local) from exc
 
 
 def _preprocess_overrides(cfg: dict) -> dict:
@@ -150,12 +111,15 @@ def _hub_parts_available(arch: str, cache_dir: str | None, allow_download: bool)
 
     text_cfg = (open_clip.get_model_config(arch) or {}).get("text_cfg", {})
     for repo in filter(None, (text_cfg.get("hf_model_name"), text_cfg.get("hf_tokenizer_name"))):
-        if not hub.downloads_allowed(allow_download) and not hub.cached_hub_file(repo, "config.json", cache_dir):
+        if hub.cached_hub_file(repo, "config.json", cache_dir):
+            continue
+        if not hub.downloads_allowed(allow_download):
             raise hub.offline_error(
                 f"{arch} (its text part {repo})",
                 [f"{hub.hub_cache_dir(cache_dir)} (hub repo {repo})"],
                 "Run once with downloads allowed, or put that repository in the hub cache.",
             )
+        hub.require_reachable(f"the text part of CLIP {arch} ({repo})")
 
 
 def _create(arch: str, weights: str, device: torch.device, dtype: torch.dtype, allow_download: bool, **kwargs):
@@ -197,22 +161,7 @@ def _load_pretrained(name: str, config, dev, dtype, cache_dir, allow_download):
     return arch, name, model, preprocess
 
 
-def _checkpoint_arch(name: str, path: Path, config) -> tuple[str, str]:
-    """The architecture to build a checkpoint with, and the name its caches go by."""
-    arch = name.split("/", 1)[0] if name else ""
-    config = config or sidecar_config(path)
-    if config:
-        return register_private_config(config), arch or Path(config).stem
-    if not arch:
-        raise InputError(
-            f"No architecture for '{path}': give ARCH, a config JSON, or put '{path.stem}.json' beside it."
-        )
-    if arch not in _known_archs():
-        raise _unknown("architecture", arch, _known_archs())
-    return arch, arch
-
-
-def _load_checkpoint(name: str, checkpoint, config, dev, dtype, cache_dir, allow_download):
+def _checkpoint_file(checkpoint: str | os.PathLike) -> Path:
     path = Path(checkpoint)
     if path.is_dir():
         raise InputError(f"CLIP checkpoint '{path}' is a folder: give the weights file inside it.")
@@ -220,7 +169,12 @@ def _load_checkpoint(name: str, checkpoint, config, dev, dtype, cache_dir, allow
         raise ModelNotFoundError(f"CLIP checkpoint '{path}' does not exist. Check the path.")
     if path.suffix not in CHECKPOINT_SUFFIXES:
         raise InputError(f"CLIP checkpoint '{path}' is not a {'/'.join(CHECKPOINT_SUFFIXES)} file.")
-    arch, label = _checkpoint_arch(name, path, config)
+    return path
+
+
+def _load_checkpoint(name: str, checkpoint, config, dev, dtype, cache_dir, allow_download):
+    path = _checkpoint_file(checkpoint)
+    arch, label = checkpoint_architecture(name, path, config)
     model, preprocess = _create(arch, str(path), dev, dtype, allow_download, cache_dir=cache_dir)
     return arch, f"{label}/{path.stem}-{weights_fingerprint(path)}", model, preprocess
 
@@ -265,3 +219,45 @@ def load_clip(
     check_token_table(model, tokenizer, cache_name)
     log.info("Loaded CLIP %s on %s (%s)", cache_name, dev, dtype)
     return ClipBundle(model, preprocess, tokenizer, cache_name)
+
+
+def check_clip(
+    name: str,
+    *,
+    checkpoint: str | os.PathLike | None = None,
+    config: str | os.PathLike | None = None,
+    cache_dir: str | None = None,
+    allow_download: bool = True,
+) -> None:
+    """The arguments ``load_clip`` takes, checked without loading any weights: the name, the
+    checkpoint file and config, and that the weights are at hand or can be downloaded."""
+    if checkpoint is not None:
+        arch, _ = checkpoint_architecture(name, _checkpoint_file(checkpoint), config, recognise=False)
+    elif "/" in name:
+        _pretrained_source(name, cache_dir, allow_download)
+        arch = register_private_config(config) if config else name.split("/", 1)[0]
+    else:
+        raise InputError(f"CLIP name '{name}' needs weights: write ARCH/PRETRAINED, or give a checkpoint file.")
+    _hub_parts_available(arch, cache_dir, allow_download)
+
+
+def load_clip_tokenizer(
+    name: str,
+    *,
+    checkpoint: str | os.PathLike | None = None,
+    config: str | os.PathLike | None = None,
+    cache_dir: str | None = None,
+    allow_download: bool = True,
+) -> Callable:
+    """The tokenizer of the CLIP ``load_clip`` would load with these arguments, without loading
+    any weights (CLIP's token count, for a prompt that needs no model)."""
+    import open_clip
+
+    config = config or (sidecar_config(Path(checkpoint)) if checkpoint is not None else None)
+    arch = register_private_config(config) if config else name.split("/", 1)[0]
+    if not arch:
+        raise InputError("No CLIP architecture to count tokens with: give --clip ARCH or a config JSON.")
+    if arch not in known_architectures():
+        raise unknown_error("architecture", arch, known_architectures())
+    _hub_parts_available(arch, cache_dir, allow_download)
+    return open_clip.get_tokenizer(arch, cache_dir=cache_dir)

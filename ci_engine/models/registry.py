@@ -129,5 +129,7 @@ def safe_name(text: str) -> str:
 
 def sanitized_model_name(name: str) -> str:
     """The model part of a cache file name: upstream's spelling ("/" and "@" as "_") for
-    the names it publishes, and nothing outside ``[A-Za-z0-9._-]`` for any name."""
-    return safe_name(name.replace("/", "_").replace("@", "_"))
+    the names it publishes, nothing outside ``[A-Za-z0-9._-]`` for any name, and no leading
+    dot (a hidden file; "../x" would give ".._x")."""
+    safe = safe_name(name.replace("/", "_").replace("@", "_"))
+    return "_" * (len(safe) - len(safe.lstrip("."))) + safe.lstrip(".")
