@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ci_engine import Interrogator, Settings, cli, load_clip
+from ci_engine import CacheSettings, Interrogator, Settings, cli, load_clip
 from ci_engine.images import load_image
 from ci_engine.testing import make_dataset
 
@@ -23,8 +23,8 @@ PREFIX, SUFFIX = "ohwx", "best quality"
 
 
 @pytest.fixture(scope="module")
-def embeds(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("dataset_embeds")  # label tables built once for the module
+def embeds(full_tables_cache) -> Path:
+    return full_tables_cache  # label tables built once for the session
 
 
 def tiny(model_dir: Path, embeds: Path) -> list[str]:
@@ -50,7 +50,8 @@ def test_every_good_image_gets_its_prompt_and_bad_ones_an_error_row(tmp_path, mo
     rows = manifest_rows(tmp_path)
     assert len(rows) == 15 and sum(bool(r["error"]) for r in rows) == 3
     assert {r["path"] for r in rows if not r["error"]} == {p.relative_to(tmp_path).as_posix() for p in good}
-    engine = Interrogator(load_clip("", checkpoint=model_dir / "clip" / "TinyCLIP.safetensors"), None, Settings())
+    clip = load_clip("", checkpoint=model_dir / "clip" / "TinyCLIP.safetensors")
+    engine = Interrogator(clip, None, Settings(), cache=CacheSettings(embeds))
     for path in good[:3]:
         prompt = engine.run("fast", [load_image(path)], "a photo")[0].prompt
         assert path.with_suffix(".txt").read_text() == f"{PREFIX}, {prompt}, {SUFFIX}\n"
