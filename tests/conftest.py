@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from ci_engine import CacheSettings, Settings, build_vocabulary, load_caption_model, load_clip
+from ci_engine.hooks import Hooks
+from ci_engine.tables import ensure_tables
 from ci_engine.testing import save_blip, save_clip, synthetic_images, write_vocab_subset
 
 pytest_plugins = ["comfy_pack"]  # the node pack under a stand-in or a real ComfyUI
@@ -83,6 +85,22 @@ def vocab_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def cache(tmp_path_factory) -> CacheSettings:
     return CacheSettings(tmp_path_factory.mktemp("embeds"))
+
+
+@pytest.fixture(scope="session")
+def full_tables_cache(tmp_path_factory, model_dir) -> Path:
+    """A cache folder holding the tiny CLIP's label tables for upstream's whole vocabulary
+    (default and compat tables), built once per session. The command line always ranks the
+    whole vocabulary: tests that run it give ``--cache-dir`` this folder instead of building
+    every table again in a folder of their own. Treat it as read-only: a test that damages or
+    adds cache files works on a copy (``shutil.copytree``)."""
+    folder = tmp_path_factory.mktemp("full_tables")
+    # a CLIP of its own: the shared ``clip`` keeps the subset's tables in memory
+    bundle = load_clip("", checkpoint=model_dir / "clip" / "TinyCLIP.safetensors", device="cpu")
+    for compat in (False, True):  # compat adds only its own spelling of the trending table
+        vocab = build_vocabulary(compat=compat)
+        ensure_tables(bundle, vocab, list(vocab.labels), CacheSettings(folder), Hooks())
+    return folder
 
 
 @pytest.fixture(scope="session")

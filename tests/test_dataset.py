@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ci_engine import Interrogator, Settings, cli, load_clip
+from ci_engine import CacheSettings, Interrogator, Settings, cli, load_clip
 from ci_engine.images import load_image
 from ci_engine.testing import make_dataset
 
@@ -23,8 +23,8 @@ PREFIX, SUFFIX = "ohwx", "best quality"
 
 
 @pytest.fixture(scope="module")
-def embeds(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("dataset_embeds")  # label tables built once for the module
+def embeds(full_tables_cache) -> Path:
+    return full_tables_cache  # label tables built once for the session
 
 
 def tiny(model_dir: Path, embeds: Path) -> list[str]:
@@ -50,7 +50,8 @@ def test_every_good_image_gets_its_prompt_and_bad_ones_an_error_row(tmp_path, mo
     rows = manifest_rows(tmp_path)
     assert len(rows) == 15 and sum(bool(r["error"]) for r in rows) == 3
     assert {r["path"] for r in rows if not r["error"]} == {p.relative_to(tmp_path).as_posix() for p in good}
-    engine = Interrogator(load_clip("", checkpoint=model_dir / "clip" / "TinyCLIP.safetensors"), None, Settings())
+    clip = load_clip("", checkpoint=model_dir / "clip" / "TinyCLIP.safetensors")
+    engine = Interrogator(clip, None, Settings(), cache=CacheSettings(embeds))
     for path in good[:3]:
         prompt = engine.run("fast", [load_image(path)], "a photo")[0].prompt
         assert path.with_suffix(".txt").read_text() == f"{PREFIX}, {prompt}, {SUFFIX}\n"
@@ -85,7 +86,7 @@ def test_existing_sidecars_are_kept_replaced_or_appended_to(tmp_path, model_dir,
     assert mine.read_text().startswith("ohwx, a photo, ") and mine.read_text().endswith(", v2\n")
 
 
-def test_killed_midway_then_rerun_finishes_only_what_is_left(tmp_path, model_dir, embeds):
+def test_killed_midway_then_rerun_finishes_only_what_is_left(tmp_path, model_dir, embeds, capsys):
     make_dataset(tmp_path, 120)
     argv = ["dataset", str(tmp_path), *tiny(model_dir, embeds), "--mode", "fast", "--caption", "a photo"]
     command = [sys.executable, "-m", "ci_engine", *argv, "--images-per-batch", "4"]
@@ -100,9 +101,10 @@ def test_killed_midway_then_rerun_finishes_only_what_is_left(tmp_path, model_dir
     done = sorted(tmp_path.rglob("*.txt"))
     assert 30 < len(done) < 117, "the run was not killed midway"
     assert all(p.read_text().startswith("a photo, ") and p.read_text().endswith("\n") for p in done)
-    rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
-    assert rerun.returncode == 0, rerun.stderr
-    counts = re.match(r"(\d+) written, (\d+) skipped, 3 failed", rerun.stdout)
+    status = cli.main([*argv, "--images-per-batch", "4"])  # the rerun, in this process: one import of torch less
+    rerun = capsys.readouterr()
+    assert status == 0, rerun.err
+    counts = re.match(r"(\d+) written, (\d+) skipped, 3 failed", rerun.out)
     assert counts and (int(counts[1]), int(counts[2])) == (117 - len(done), len(done))
     assert len(list(tmp_path.rglob("*.txt"))) == 117 and not journal.exists()
     assert not list(tmp_path.rglob(".*ci-tmp-*"))

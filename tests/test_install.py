@@ -88,7 +88,7 @@ def test_pyproject_dependencies_equal_requirements_txt():
     assert tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"] == listed
 
 
-def test_wheel_ships_the_data_and_its_command_line_runs(tmp_path, model_dir):
+def test_wheel_ships_the_data_and_its_command_line_runs(tmp_path, model_dir, full_tables_cache):
     pytest.importorskip("setuptools", minversion="64")  # built here, without reaching an index
     wheels, site = tmp_path / "wheels", tmp_path / "site"
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
@@ -101,7 +101,7 @@ def test_wheel_ships_the_data_and_its_command_line_runs(tmp_path, model_dir):
     synthetic_images(1)[0].save(image)
     clip = model_dir / "clip" / "TinyCLIP.safetensors"
     command = [sys.executable, "-m", "ci_engine", image, "--clip-checkpoint", clip, "--caption", "a barn", "--json"]
-    args = [*command, "--mode", "fast", "--cache-dir", tmp_path / "cache"]
+    args = [*command, "--mode", "fast", "--cache-dir", full_tables_cache]
     done = subprocess.run(args, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["prompt"].startswith("a barn, ")

@@ -33,10 +33,11 @@ def _counted(method, calls: list):
     return wrapper
 
 
-def test_the_command_line_prints_both(model_dir, tmp_path, capsys):
+def test_the_command_line_prints_both(model_dir, full_tables_cache, tmp_path, capsys):
     synthetic_images(1)[0].save(tmp_path / "a.png")
     clip_args = ["--clip", "TinyCLIP", "--clip-checkpoint", str(model_dir / "clip" / "TinyCLIP.safetensors")]
-    args = [str(tmp_path / "a.png"), *clip_args, "--caption", "x", "--mode", "fast", "--cache-dir", str(tmp_path)]
+    args = [str(tmp_path / "a.png"), *clip_args, "--caption", "x", "--mode", "fast"]
+    args += ["--cache-dir", str(full_tables_cache)]
     assert cli.main([*args, "--with-negative", "--json"]) == 0
     record = json.loads(capsys.readouterr().out)
     assert record["prompt"].startswith("x, ") and record["negative"]
