@@ -26,6 +26,7 @@ def sidecars(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*.txt"))}
 
 
+@pytest.mark.slow  # a local Ray and its actors start in about a minute on 2 cores: the slow suite runs it
 def test_ray_writes_the_same_sidecars_as_one_process(local_ray, tmp_path, model_dir, full_tables_cache, capsys):
     workers = 2  # two actors share the work (bench/ measures 1 and 2)
     make_dataset(tmp_path / "here", 20, bad=2)
