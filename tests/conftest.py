@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -88,19 +89,22 @@ def cache(tmp_path_factory) -> CacheSettings:
 
 
 @pytest.fixture(scope="session")
-def full_tables_cache(tmp_path_factory, model_dir) -> Path:
+def full_tables_cache(tmp_path_factory, model_dir) -> Iterator[Path]:
     """A cache folder holding the tiny CLIP's label tables for upstream's whole vocabulary
     (default and compat tables), built once per session. The command line always ranks the
     whole vocabulary: tests that run it give ``--cache-dir`` this folder instead of building
-    every table again in a folder of their own. Treat it as read-only: a test that damages or
-    adds cache files works on a copy (``shutil.copytree``)."""
+    every table again in a folder of their own. Read-only (checked when the session ends): a
+    test that damages or adds cache files works on a copy (``shutil.copytree``)."""
     folder = tmp_path_factory.mktemp("full_tables")
     # a CLIP of its own: the shared ``clip`` keeps the subset's tables in memory
     bundle = load_clip("", checkpoint=model_dir / "clip" / "TinyCLIP.safetensors", device="cpu")
     for compat in (False, True):  # compat adds only its own spelling of the trending table
         vocab = build_vocabulary(compat=compat)
         ensure_tables(bundle, vocab, list(vocab.labels), CacheSettings(folder), Hooks())
-    return folder
+    built = {path.name: path.stat().st_mtime_ns for path in folder.iterdir()}
+    yield folder
+    after = {path.name: path.stat().st_mtime_ns for path in folder.iterdir()}
+    assert after == built, "a test wrote into full_tables_cache: give it a copy (shutil.copytree) instead"
 
 
 @pytest.fixture(scope="session")
