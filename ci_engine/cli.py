@@ -28,10 +28,11 @@ from .cli_args import (
     target_without_clip,
 )
 from .cli_dataset import main as dataset_main
+from .cli_sources import mode_help, resolve_mode
 from .errors import InputError
 from .images import check_image, expand_inputs, load_image
 from .interrogator import IMAGE_BATCH, Interrogator, Result
-from .models.registry import CAPTION_MODELS, list_clip_models
+from .models.registry import CAPTION_MODELS, TAGGER_MODELS, list_clip_models
 from .modes import MODES
 from .target import fit_to_budget
 from .version import __version__
@@ -48,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=DefaultsHelpFormatter,
     )
     p.add_argument("images", nargs="*", help="image files or folders of images")
-    p.add_argument("--mode", choices=list(MODES), default="best", help="what to make")
+    p.add_argument("--mode", choices=list(MODES), help=mode_help())
     add_model_arguments(p)
     p.add_argument("--with-negative", action="store_true", help="also a negative prompt, from the same image pass")
     p.add_argument("--json", action="store_true", help="one JSON object per image per line")
@@ -59,13 +60,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def interrogate(args: argparse.Namespace) -> int:
     """Runs the interrogation the arguments ask for and prints one result per image."""
+    resolve_mode(args)
     settings = settings_from(args)
     apply_threads(args.threads)
     paths = expand_inputs(args.images)
     for path in paths:
         check_image(path)  # headers only: a bad file fails before any model loads
     check_arguments(args, settings, clip=needs_clip(args))
-    if not needs_clip(args):
+    if not needs_clip(args) and args.caption is not None:
         print_given_caption(args, paths)
         return 0
     hooks = TqdmHooks(enabled=not args.json)
@@ -100,10 +102,11 @@ def list_models() -> int:
     print("CLIP models (ARCH/PRETRAINED):")
     for name in list_clip_models():
         print(f"  {name}")
-    print("Caption models:")
-    width = max(map(len, CAPTION_MODELS)) + 2
-    for name, spec in CAPTION_MODELS.items():
-        print(f"  {name:{width}}{spec.hub_id} ({spec.size})")
+    width = max(map(len, [*CAPTION_MODELS, *TAGGER_MODELS])) + 2
+    for title, table in (("Caption models:", CAPTION_MODELS), ("Booru taggers (--caption-model):", TAGGER_MODELS)):
+        print(title)
+        for name, spec in table.items():
+            print(f"  {name:{width}}{spec.hub_id} ({spec.size})")
     return 0
 
 

@@ -10,18 +10,21 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .cli_sources import add_caption_style_arguments, add_tag_arguments, caption_style_from, tag_style_from
 from .errors import InputError, InterrogatorError
 from .hooks import Hooks
 from .interrogator import Interrogator
 from .models.bundle import ClipBundle
-from .models.caption import Captioner, check_caption_model, load_caption_model
-from .models.caption_style import STYLES, CaptionStyle
+from .models.captioner import Captioner
 from .models.clip import check_clip, load_clip, load_clip_tokenizer
-from .models.registry import CAPTION_MODELS, DEFAULT_CAPTION, DEFAULT_CLIP
+from .models.registry import DEFAULT_CAPTION, DEFAULT_CLIP
+from .models.sources import caption_source_names, check_caption_source, load_caption_source
+from .models.tagger import Tagger
+from .models.tagger_load import is_tagger
 from .modes import MODES, mode_spec
 from .settings import Settings
 from .tables import CacheSettings
-from .target import Target, clip_counter, target_budget, target_from, tokenizer_counter
+from .target import Target, clip_counter, clip_window, target_budget, target_from, tokenizer_counter
 from .text.tokens import Tokens
 from .vocab import MERGED_TABLES, build_vocabulary, load_user_list, parse_exclusions
 
@@ -56,10 +59,11 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
         "--caption-model",
         default=DEFAULT_CAPTION,
         metavar="NAME_OR_DIR",
-        help=f"{', '.join(CAPTION_MODELS)}, or a folder",
+        help=f"a caption model or booru tagger: {', '.join(caption_source_names())}, or a folder",
     )
     add("--caption", metavar="TEXT", help="use this caption; no caption model is loaded")
     add_caption_style_arguments(p)
+    add_tag_arguments(p)
     add("--compat", choices=["0.6"], help="reproduce clip-interrogator 0.6.0's prompts exactly")
     add("--max-flavors", type=int, metavar="N", help=f"labels to add (analyze: per table); default: {defaults}")
     add("--tables", default=",".join(MERGED_TABLES), help="comma-separated tables to rank")
@@ -84,30 +88,6 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
     add("--threads", type=int, metavar="N", help="CPU threads for torch (default: torch's choice); 1 is faster "
         "when other jobs share the CPU")  # fmt: skip
     add("-v", "--verbose", action="store_true", help="log what is loaded and computed")
-
-
-def add_caption_style_arguments(p: argparse.ArgumentParser) -> None:
-    """What kind of caption the caption model writes, and how it decodes."""
-    add = p.add_argument
-    styles = "short (one sentence, as upstream), detailed (a paragraph), tags, or custom (with --caption-prompt)"
-    add("--caption-style", default="short", choices=STYLES, help=f"{styles}; BLIP and GIT write short only")
-    add("--caption-prompt", default="", metavar="TEXT", help="the instruction for --caption-style custom")
-    add("--caption-tokens", type=int, metavar="N", help="new tokens a caption may take (default: the style's)")
-    add("--sample", action="store_true", help="sample captions instead of greedy decoding (repeatable with --seed)")
-    add("--seed", type=int, default=0, help="seed for --sample (default 0)")
-    add("--temperature", type=float, default=0.7, help="sampling temperature for --sample (default 0.7)")
-
-
-def caption_style_from(args: argparse.Namespace) -> CaptionStyle:
-    """The caption style the arguments ask for (checked when made)."""
-    return CaptionStyle(
-        style=args.caption_style,
-        instruction=args.caption_prompt,
-        max_new_tokens=args.caption_tokens,
-        sample=args.sample,
-        seed=args.seed,
-        temperature=args.temperature,
-    )
 
 
 class TqdmHooks(Hooks):
@@ -151,17 +131,20 @@ def settings_from(args: argparse.Namespace) -> Settings:
         exclusions=exclusions,
         text_batch_size=args.batch_size,
         caption_style=caption_style_from(args),
+        tag_style=tag_style_from(args),
     )
 
 
-def load_models(args: argparse.Namespace, with_caption_model: bool = True) -> tuple[ClipBundle, Captioner | None]:
-    """The CLIP bundle, and the caption model when the mode needs one and no caption is given
-    (and ``with_caption_model``)."""
+def load_models(
+    args: argparse.Namespace, with_caption_model: bool = True
+) -> tuple[ClipBundle | None, Captioner | Tagger | None]:
+    """The CLIP bundle when the run needs it (``needs_clip``), and the caption model or tagger
+    when the mode needs one and no caption is given (and ``with_caption_model``)."""
     device = {"device": args.device, "precision": args.precision}
-    clip = load_clip(clip_name(args), **clip_sources(args), **device)
+    clip = load_clip(clip_name(args), **clip_sources(args), **device) if needs_clip(args) else None
     captioner = None
     if with_caption_model and needs_caption_model(args):
-        captioner = load_caption_model(
+        captioner = load_caption_source(
             args.caption_model, **device, cache_dir=args.model_cache, allow_download=not args.offline
         )
     return clip, captioner
@@ -193,15 +176,20 @@ def check_caption(caption: str | None) -> None:
 
 
 def needs_caption_model(args: argparse.Namespace) -> bool:
-    """Whether the run loads a caption model: its mode needs a caption and none is given."""
-    return mode_spec(args.mode).needs_caption and args.caption is None
+    """Whether the run loads a caption model or tagger: its mode needs a caption and none is
+    given (analyze shows a tagger's tags too)."""
+    if args.caption is not None:
+        return False
+    return mode_spec(args.mode).needs_caption or (args.mode == "analyze" and is_tagger(args.caption_model))
 
 
 def needs_clip(args: argparse.Namespace) -> bool:
-    """Whether the command line loads CLIP: always but for mode caption with ``--caption``
-    (the prompt is that caption) and no negative prompt."""
+    """Whether the command line loads CLIP's weights: always but for mode caption with
+    ``--caption`` (the prompt is that caption) or a tagger (CLIP's tokenizer fits its tags to
+    the window), and no negative prompt."""
     negative = getattr(args, "with_negative", False)  # the dataset command has no negative prompt
-    return mode_spec(args.mode).build is not None or needs_caption_model(args) or negative
+    caption_model = needs_caption_model(args) and not is_tagger(args.caption_model)
+    return mode_spec(args.mode).build is not None or caption_model or negative
 
 
 def check_arguments(args: argparse.Namespace, settings: Settings, clip: bool = True) -> None:
@@ -219,7 +207,7 @@ def check_arguments(args: argparse.Namespace, settings: Settings, clip: bool = T
             raise InputError("--target-tokenizer counts a token budget: give it with --target N (e.g. --target 256).")
         tokenizer_counter(args.target_tokenizer)
     if needs_caption_model(args):
-        check_caption_model(args.caption_model, args.model_cache, not args.offline, settings.caption_style.style)
+        check_caption_source(args.caption_model, args.model_cache, not args.offline, settings.caption_style.style)
 
 
 def build_interrogator(
@@ -230,9 +218,23 @@ def build_interrogator(
     clip, captioner = load_models(args, with_caption_model)
     download = args.download_cache and not args.offline
     cache = CacheSettings(args.cache_dir or default_cache_dir(), download=download, hub_cache_dir=args.model_cache)
-    count = tokenizer_counter(args.target_tokenizer) if args.target_tokenizer else None
-    target = target_from(args.target, count, clip.tokens)
+    target = run_target(args, clip, isinstance(captioner, Tagger))
     return Interrogator(clip, captioner, settings, vocab=vocab, cache=cache, hooks=hooks, target=target)
+
+
+def run_target(args: argparse.Namespace, clip: ClipBundle | None, tagging: bool) -> Target | None:
+    """The run's target: ``--target``'s budget counted by ``--target-tokenizer`` or CLIP's
+    tokenizer; None for CLIP's window, which a tagger without CLIP weights gets as a budget
+    (its tags are fitted to it by confidence)."""
+    if clip is None:
+        target = target_without_clip(args)
+        return (
+            clip_window(Tokens(load_clip_tokenizer(clip_name(args), **clip_sources(args))))
+            if tagging and target is None
+            else target
+        )
+    count = tokenizer_counter(args.target_tokenizer) if args.target_tokenizer else None
+    return target_from(args.target, count, clip.tokens)
 
 
 def clip_name(args: argparse.Namespace) -> str:

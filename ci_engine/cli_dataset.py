@@ -17,8 +17,10 @@ from .cli_args import (
     check_arguments,
     configure_logging,
     guarded,
+    needs_clip,
     settings_from,
 )
+from .cli_sources import mode_help, resolve_mode
 from .dataset.files import ON_EXISTING, find_images, inside, read_list_file
 from .dataset.local import run_local
 from .dataset.manifest import Manifest
@@ -44,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     add = p.add_argument
     add("folder", type=Path, help="the dataset folder; its subfolders too unless --no-recursive")
     add("--list", type=Path, metavar="FILE", help="only the images this file lists (paths relative to it)")
-    add("--mode", choices=PROMPT_MODE_NAMES, default="best", help="what to make")
+    add("--mode", choices=PROMPT_MODE_NAMES, help=mode_help())
     add_model_arguments(p)
     add("--prefix", default="", help='text before every prompt, e.g. trigger words ("ohwx man")')
     add("--suffix", default="", help="text after every prompt")
@@ -85,11 +87,12 @@ def build_for_recipe(args: argparse.Namespace, settings: Settings, with_caption_
 
 def run(args: argparse.Namespace) -> int:
     """Runs the dataset command and prints its summary line."""
+    resolve_mode(args)
     settings = settings_from(args)
     apply_threads(args.threads)
     options = DatasetOptions(args.mode, args.prefix, args.suffix, args.on_existing, args.caption, args.images_per_batch)
     images = images_of(args)
-    check_arguments(args, settings)
+    check_arguments(args, settings, clip=needs_clip(args))
     hooks = TqdmHooks()
     try:
         runner = _run_ray if args.ray is not None else _run_here

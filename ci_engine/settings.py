@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from .errors import InputError
 from .models.caption_style import CaptionStyle
+from .tags.style import TagStyle
 from .vocab import MERGED_TABLES
 
 POSITIVE_SETTINGS = ("chunk_size", "flavor_intermediate_count", "caption_max_length", "text_batch_size")
@@ -25,6 +26,7 @@ class Settings:
     chunk_size: int = 2048
     caption_max_length: int = 32  # new tokens of a short caption (upstream's setting)
     caption_style: CaptionStyle = CaptionStyle()  # short, detailed, tags or custom; greedy unless it samples
+    tag_style: TagStyle = TagStyle()  # a tagger's thresholds, rating, order and spelling
     clean_captions: bool | None = None  # None: on by default, off in compat
     enabled_tables: frozenset[str] = field(default_factory=lambda: frozenset(MERGED_TABLES))
     exclusions: frozenset[str] = frozenset()
@@ -49,6 +51,8 @@ class Settings:
         """Wrong types fail here by name: a str for a bool is truthy, a str for a set splits into letters."""
         if not isinstance(self.caption_style, CaptionStyle):
             raise InputError(f"caption_style must be a CaptionStyle, not {self.caption_style!r}.")
+        if not isinstance(self.tag_style, TagStyle):
+            raise InputError(f"tag_style must be a TagStyle, not {self.tag_style!r}.")
         for name in ("compat", "clean_captions"):
             value = getattr(self, name)
             if not isinstance(value, bool) and not (name == "clean_captions" and value is None):

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from .errors import InputError
 from .text.tokens import Tokens
 
+CLIP_WINDOW = 77
 SCORING_TOKENS = 32  # of CLIP's 77: the caption's share while CLIP ranks and chains the labels
 
 
@@ -49,6 +50,11 @@ def target_from(
     None for CLIP's window, else a budget counted by ``count`` (None: ``clip_counter``)."""
     budget = target_budget(choice, what)
     return None if budget is None else Target(budget, count or clip_counter(tokens))
+
+
+def clip_window(tokens: Tokens) -> Target:
+    """CLIP's one window as a budget: 77 tokens, start and end included."""
+    return Target(CLIP_WINDOW, clip_counter(tokens))
 
 
 def clip_counter(tokens: Tokens) -> Callable[[str], int]:

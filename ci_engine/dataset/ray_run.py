@@ -26,7 +26,8 @@ class CaptionActor:
         import ray
 
         ci = recipe.build(True)
-        install_tables(ci.clip, ray.get(tables[0]))  # the driver's tables: never rebuilt here
+        if ci.clip is not None:
+            install_tables(ci.clip, ray.get(tables[0]))  # the driver's tables: never rebuilt here
         self.writer = SidecarWriter(ci, options, Path(root), key)
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list]:
@@ -97,7 +98,7 @@ def run_on_ray(
 
 
 def _caption(ray, recipe, driver, pending, root, options, key, workers):
-    tables = [ray.put(export_tables(driver.clip))]
+    tables = [ray.put(export_tables(driver.clip) if driver.clip is not None else {})]  # {}: a tagger alone
     items = [{"paths": [str(p) for p in chunk]} for chunk in chunks(pending, options.batch_size)]
     gpus = 1 if ray.cluster_resources().get("GPU", 0) >= 1 else 0
     return (

@@ -17,6 +17,7 @@ from ..errors import InputError
 from ..hooks import Hooks
 from ..interrogator import Interrogator
 from ..modes import PROMPT_MODE_NAMES
+from ..tags.style import TagStyle
 from .files import ON_EXISTING, appended, sidecar_of, sidecar_text
 from .loader import Decoded
 from .manifest import Row, settings_hash
@@ -95,11 +96,14 @@ def settings_key(ci: Interrogator, options: DatasetOptions, caption_model: str |
     """The hash that says whether a sidecar was made with these settings (``caption_model``:
     the caption model's name, None when captions are given)."""
     settings = {k: sorted(v) if isinstance(v, frozenset) else v for k, v in asdict(ci.settings).items()}
+    if ci.settings.tag_style == TagStyle():  # as before taggers came: older manifests keep their hash
+        settings.pop("tag_style")
     captioner = None if options.caption else caption_model
     custom = {name: labels_hash(ci.vocab.labels[name]) for name in ci.vocab.custom}
     shaping = {k: v for k, v in asdict(options).items() if k not in ("on_existing", "batch_size")}
     target = ci.target.budget if ci.target is not None else "clip"
-    payload = {"options": shaping, "settings": settings, "clip": ci.clip.name, "target": target}
+    clip = ci.clip.name if ci.clip is not None else None  # None: mode caption without CLIP's weights
+    payload = {"options": shaping, "settings": settings, "clip": clip, "target": target}
     return settings_hash(payload | {"captioner": captioner, "custom": custom})
 
 

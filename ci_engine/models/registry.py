@@ -97,6 +97,44 @@ CAPTION_MODELS: dict[str, CaptionSpec] = {
 }
 
 
+@dataclass(frozen=True)
+class TaggerSpec:
+    """A booru tagger known by a short name: a timm model in the hub layout (config.json,
+    model.safetensors, selected_tags.csv)."""
+
+    hub_id: str
+    size: str  # model.safetensors download size
+    revision: str  # the hub commit downloads are pinned to
+    params: float  # billions of parameters: fp16 needs about 2 GB per billion, plus activations
+    note: str = ""  # what could not be checked
+
+
+# SmilingWolf's v3 taggers: each repository's main-branch commit as pinned by several other
+# projects' registries (no hub access here to read them afresh). Parameter counts and sizes:
+# the published ONNX exports' figures (the safetensors hold the same weights in fp32).
+TAGGER_MODELS: dict[str, TaggerSpec] = {
+    "wd-vit-tagger-v3": TaggerSpec(
+        "SmilingWolf/wd-vit-tagger-v3", "378MB", "7f6b584d0bd3f55c4531f14ba3d4761b2bccdc0f", 0.095
+    ),
+    "wd-swinv2-tagger-v3": TaggerSpec(
+        "SmilingWolf/wd-swinv2-tagger-v3", "392MB", "627aef95638667ddcaa3ac8ae625e88ea5b02f51", 0.098
+    ),
+    "wd-convnext-tagger-v3": TaggerSpec(
+        "SmilingWolf/wd-convnext-tagger-v3", "395MB", "d39e46de298d27340111b64965e20b8185c407e6", 0.099
+    ),
+    "wd-vit-large-tagger-v3": TaggerSpec(
+        "SmilingWolf/wd-vit-large-tagger-v3",
+        "1.26GB",
+        "ae469aa2e4706a3af08d3673cf73a11d1add314c",
+        0.315,
+        "commit from registries only (no hub-cache path seen); config.json's text not read",
+    ),
+    "wd-eva02-large-tagger-v3": TaggerSpec(
+        "SmilingWolf/wd-eva02-large-tagger-v3", "1.26GB", "b25b82a03f7282e41aa2f257a52c7583b710bd1c", 0.315
+    ),
+}
+
+
 # Upstream publishes label embeddings for these CLIP models (same file names and keys).
 CACHE_REPO = "pharma/ci-preprocess"
 # Not pinned: no commit of CACHE_REPO is on record anywhere this project could read, so its
