@@ -11,11 +11,13 @@ from .ci_comfy.nodes.caption import CaptionStyleNode, LoadCaptionModel
 from .ci_comfy.nodes.clip import LoadCLIP
 from .ci_comfy.nodes.dataset import CaptionDataset
 from .ci_comfy.nodes.prompt import Analyze, Interrogate, NegativePrompt
+from .ci_comfy.nodes.tags import TagStyleNode
 
 NODES: list[type[io.ComfyNode]] = [
     LoadCLIP,
     LoadCaptionModel,
     CaptionStyleNode,
+    TagStyleNode,
     Interrogate,
     NegativePrompt,
     Analyze,
@@ -38,7 +40,7 @@ class InterrogatorExtension(ComfyExtension):
 
     @override
     async def get_node_list(self) -> list[type[io.ComfyNode]]:
-        """The seven nodes; a host that never calls on_load (before 0.38) gets the folders
+        """The eight nodes; a host that never calls on_load (before 0.38) gets the folders
         registered here, before any node lists them."""
         if not self.loaded:
             await self.on_load()

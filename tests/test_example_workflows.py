@@ -27,6 +27,7 @@ DRAWN = {
     "CI_LoadCLIP": (270, 172),
     "CI_LoadCaptionModel": (311, 144),
     "CI_NegativePrompt": (279, 254),
+    "CI_TagStyle": (315, 340),
     "CLIPTextEncode": (400, 230),
     "CheckpointLoaderSimple": (270, 156),
     "ConditioningZeroOut": (225, 64),

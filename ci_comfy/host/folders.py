@@ -10,7 +10,9 @@ import folder_paths
 
 from ...ci_engine.dataset.files import list_folders
 from ...ci_engine.models.clip import CHECKPOINT_SUFFIXES
-from ...ci_engine.models.registry import CAPTION_MODELS, list_clip_models
+from ...ci_engine.models.registry import list_clip_models
+from ...ci_engine.models.sources import caption_source_names
+from ...ci_engine.models.tagger_load import is_tagger
 
 # folder_paths names -> subfolder of models/ (users may add paths in extra_model_paths.yaml)
 FOLDERS = {
@@ -51,18 +53,22 @@ def clip_choices() -> list[str]:
 
 
 def caption_folders() -> dict[str, Path]:
-    """Local Hugging Face model folders (with a config.json) under the caption folders."""
+    """Local model folders under the caption folders: Hugging Face caption models (with a
+    config.json) and taggers (``is_tagger``: a tag list, a timm config, or ONNX weights, which
+    the loader then refuses by name)."""
     found: dict[str, Path] = {}
     for base in map(Path, folder_paths.get_folder_paths("clip_interrogator_caption")):
         if base.is_dir():
-            for config in sorted(base.glob("*/config.json")):
-                found.setdefault(config.parent.name, config.parent)
+            for folder in sorted(p for p in base.iterdir() if p.is_dir()):
+                if (folder / "config.json").is_file() or is_tagger(str(folder)):
+                    found.setdefault(folder.name, folder)
     return found
 
 
 def caption_choices() -> list[str]:
-    """Load Caption Model's menu: known names, then local folders."""
-    return list(CAPTION_MODELS) + [name for name in caption_folders() if name not in CAPTION_MODELS]
+    """Load Caption Model's menu: known caption models and taggers, then local folders."""
+    known = caption_source_names()
+    return known + [name for name in caption_folders() if name not in known]
 
 
 def dataset_roots() -> list[Path]:

@@ -19,6 +19,7 @@ from ...ci_engine.models import hub
 from ...ci_engine.models.caption_style import CaptionStyle
 from ...ci_engine.models.clip import load_clip
 from ...ci_engine.models.registry import list_clip_models
+from ...ci_engine.tags.style import TagStyle
 from .folders import FOLDERS, clip_checkpoints, first_folder
 
 
@@ -27,15 +28,16 @@ class Container(torch.nn.Module):
     model cannot take (its ``device`` is a read-only property)."""
 
     def __init__(self, inner: torch.nn.Module) -> None:
-        """``inner`` is the engine module (``ClipBundle`` or ``Captioner``)."""
+        """``inner`` is the engine module (``ClipBundle``, ``Captioner`` or ``Tagger``)."""
         super().__init__()
         self.inner = inner
 
 
 class ManagedModel:
-    """An engine module (``ClipBundle`` or ``Captioner``) under ComfyUI's model management."""
+    """An engine module (``ClipBundle``, ``Captioner`` or ``Tagger``) under ComfyUI's model management."""
 
     caption_style = CaptionStyle()  # a caption model's style: the Caption Style node sets it on a copy
+    tag_style = TagStyle()  # a tagger's options: the Tag Style node sets them on a copy
 
     def __init__(self, inner: torch.nn.Module, load_device: torch.device, offload_device: torch.device) -> None:
         """Puts ``inner`` on ``offload_device``; ``load()`` makes it resident on ``load_device``."""
@@ -56,7 +58,7 @@ class ManagedModel:
         return self.module
 
 
-def check_model(model: object, kind: type, name: str, loader: str) -> None:
+def check_model(model: object, kind: type | tuple[type, ...], name: str, loader: str) -> None:
     """A workflow (API JSON) can put any value on a model input: say which node it must come from."""
     if not isinstance(model, ManagedModel) or not isinstance(model.module, kind):
         raise InputError(f"The {name} input got {type(model).__name__}: connect the output of {loader} (Interrogator).")

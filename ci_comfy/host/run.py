@@ -18,6 +18,7 @@ from ...ci_engine.dataset.manifest import Manifest
 from ...ci_engine.dataset.work import DatasetHooks, DatasetOptions, Summary
 from ...ci_engine.errors import InputError
 from ...ci_engine.hooks import Hooks
+from ...ci_engine.models.tagger import Tagger
 from ...ci_engine.target import Target
 from ...ci_engine.vocab import build_vocabulary
 from . import compat
@@ -33,7 +34,8 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Job:
-    """The models and settings of one node run (``target``: a token budget, None for CLIP's window)."""
+    """The models and settings of one node run (``captioner``: a caption model or a tagger;
+    ``target``: a token budget, None for CLIP's window)."""
 
     clip: ManagedModel
     captioner: ManagedModel | None
@@ -43,9 +45,10 @@ class Job:
     def __post_init__(self) -> None:
         check_model(self.clip, ClipBundle, "clip", "Load CLIP")
         if self.captioner is not None:
-            check_model(self.captioner, Captioner, "caption_model", "Load Caption Model")
-            # the caption model's style (from a Caption Style node, else short) joins the settings
-            object.__setattr__(self, "settings", replace(self.settings, caption_style=self.captioner.caption_style))
+            check_model(self.captioner, (Captioner, Tagger), "caption_model", "Load Caption Model")
+            # the source's styles (from a Caption Style or Tag Style node, else the defaults) join the settings
+            styles = {"caption_style": self.captioner.caption_style, "tag_style": self.captioner.tag_style}
+            object.__setattr__(self, "settings", replace(self.settings, **styles))
 
     def interrogator(self, hooks: Hooks, settings: Settings | None = None) -> Interrogator:
         """The engine's interrogator over these models, with the pack's label cache."""

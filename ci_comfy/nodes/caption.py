@@ -1,4 +1,5 @@
-"""Caption model nodes: load one, and choose the kind of caption it writes."""
+"""Caption model nodes: load one (a caption model or a booru tagger), and choose the kind of
+caption it writes."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ SAMPLING_TOOLTIP = "Off: greedy decoding, the same caption every run. On: sample
 
 
 class LoadCaptionModel(io.ComfyNode):
-    """Loads a caption model (a known name or a local folder) under ComfyUI's model management."""
+    """Loads a caption model or a tagger (a known name or a local folder) under ComfyUI's model management."""
 
     @classmethod
     def define_schema(cls) -> io.Schema:
@@ -27,21 +28,28 @@ class LoadCaptionModel(io.ComfyNode):
             node_id="CI_LoadCaptionModel",
             display_name="Load Caption Model (Interrogator)",
             category=CATEGORY,
-            description="Loads a caption model: BLIP, BLIP-2, GIT, Florence-2, JoyCaption/LLaVA, Qwen-VL, SmolVLM2.",
+            description=(
+                "Loads a caption model (BLIP, BLIP-2, GIT, Florence-2, JoyCaption/LLaVA, Qwen-VL, SmolVLM2) or a "
+                "booru tagger (SmilingWolf's WD v3: ViT, SwinV2, ConvNeXt, EVA02), whose tags take the caption's place."
+            ),
             inputs=[
                 io.Combo.Input(
                     "model_name",
                     options=folders.caption_choices(),
                     default="blip-large",
                     tooltip=(
-                        "A caption model (downloaded on first use unless offline), or a Hugging Face model "
-                        "folder in models/clip_interrogator/caption."
+                        "A caption model or a WD v3 tagger (wd-*-tagger-v3; downloaded on first use unless "
+                        "offline), or a folder in models/clip_interrogator/caption: a Hugging Face caption model, "
+                        "or a tagger in timm's layout (config.json, model.safetensors, selected_tags.csv). "
+                        "Set a caption model's style with Caption Style, a tagger's options with Tag Style."
                     ),
                 ),
                 precision_input(),
             ],
             outputs=[CICaptionModel.Output(display_name="caption_model", tooltip="The caption model.")],
-            **compat.schema_extras(["blip", "florence", "joycaption", "qwen vl", "smolvlm", "captioner"]),
+            **compat.schema_extras(
+                ["blip", "florence", "joycaption", "qwen vl", "smolvlm", "captioner", "wd tagger", "booru tagger"]
+            ),
         )
 
     @classmethod
@@ -137,9 +145,14 @@ class CaptionStyleNode(io.ComfyNode):
             node_id="CI_CaptionStyle",
             display_name="Caption Style (Interrogator)",
             category=CATEGORY,
-            description="What the caption model writes, and how it decodes. The model itself is shared, not copied.",
+            description=(
+                "What the caption model writes, and how it decodes. The model itself is shared, not copied. "
+                "For a tagger use Tag Style."
+            ),
             inputs=[
-                CICaptionModel.Input("caption_model", tooltip="From Load Caption Model (Interrogator)."),
+                CICaptionModel.Input(
+                    "caption_model", tooltip="A caption model from Load Caption Model (Interrogator); not a tagger."
+                ),
                 *style_inputs(),
             ],
             outputs=[CICaptionModel.Output(display_name="caption_model", tooltip="The caption model, with the style.")],

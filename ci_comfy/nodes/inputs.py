@@ -95,7 +95,10 @@ def caption_inputs() -> list[io.Input]:
     """A caption model, or one caption text for every image."""
     return [
         CICaptionModel.Input(
-            "caption_model", optional=True, tooltip="From Load Caption Model; not needed when a caption text is given."
+            "caption_model",
+            optional=True,
+            tooltip="From Load Caption Model: a caption model, or a WD tagger whose tags take the caption's place. "
+            "Not needed when a caption text is given.",
         ),
         io.String.Input(
             "caption",

@@ -11,6 +11,7 @@ from ...ci_engine.errors import InputError
 from ...ci_engine.modes import PROMPT_MODE_NAMES
 from ...ci_engine.settings import Settings
 from ...ci_engine.vocab import MERGED_TABLES, parse_exclusions
+from ..host.captions import check_tagger
 from ..host.compat import advanced, schema_extras
 from ..host.models import ManagedModel
 from ..host.run import Job, interrogate
@@ -18,6 +19,7 @@ from ..host.text import node_target
 from .inputs import (
     CATEGORY,
     TABLE_TOGGLES,
+    CICaptionModel,
     caption_inputs,
     clip_input,
     compat_input,
@@ -159,7 +161,8 @@ class NegativePrompt(io.ComfyNode):
 
 
 class Analyze(io.ComfyNode):
-    """The best labels of every table with their scores, as JSON and a table on the node."""
+    """The best labels of every table with their scores, as JSON and a table on the node; a
+    tagger's tags and scores first when one is connected."""
 
     @classmethod
     def define_schema(cls) -> io.Schema:
@@ -168,20 +171,37 @@ class Analyze(io.ComfyNode):
             node_id="CI_Analyze",
             display_name="Analyze Image (Interrogator)",
             category=CATEGORY,
-            description="The best-matching labels of every table, with their CLIP similarity.",
+            description="The best-matching labels of every table, with their CLIP similarity; with a tagger "
+            "connected, its tags and their scores first.",
             is_output_node=True,
             inputs=[
                 io.Image.Input("image", tooltip="One or more images; each gets its own analysis."),
                 clip_input(),
                 io.Int.Input("top_k", default=5, min=1, max=50, tooltip="Labels shown per table."),
+                CICaptionModel.Input(
+                    "caption_model",
+                    optional=True,
+                    tooltip="A tagger (from Load Caption Model, with or without Tag Style): its tags and their scores "
+                    "head the table as 'tags' (Tag Style's thresholds and max_tags choose them). A caption model is "
+                    "refused: Analyze shows no captions.",
+                ),
             ],
-            outputs=[_string_list("analysis", "analysis_json", 'JSON per image: {"table": [[label, score], ...]}.')],
+            outputs=[
+                _string_list(
+                    "analysis", "analysis_json", 'JSON per image: {"table": [[label, score], ...]}, "tags" first.'
+                )
+            ],
             **schema_extras(["image labels", "clip scores", "analyze image"]),
         )
 
     @classmethod
-    def execute(cls, image: torch.Tensor, clip: ManagedModel, top_k: int) -> io.NodeOutput:
+    def execute(
+        cls, image: torch.Tensor, clip: ManagedModel, top_k: int, caption_model: ManagedModel | None = None
+    ) -> io.NodeOutput:
         """One JSON analysis per image, also drawn as a table on the node."""
-        results = interrogate(Job(clip, None, Settings(max_flavors=top_k)), "analyze", image)
+        job = Job(clip, caption_model, Settings(max_flavors=top_k))  # checks what caption_model is
+        if caption_model is not None:
+            check_tagger(caption_model.module, "Analyze shows a tagger's tags, not captions: disconnect it")
+        results = interrogate(job, "analyze", image)
         analyses = [json.dumps(r.analysis, ensure_ascii=False, allow_nan=False) for r in results]
         return io.NodeOutput(analyses, ui={"ci_analysis": analyses})
