@@ -8,9 +8,10 @@ A plain library (no ComfyUI import)::
     print(ci.run("best", [image])[0].prompt)
 
 Layers, each importing only those before it: base (``errors``, ``hooks``, ``devices``),
-``text`` (tokens and text encoding), ``models`` (registry, hub, loading), the core
-(vocabulary, caches, tables, ranking, chain, modes, settings, interrogator, images), and
-the front ends (``cli``, ``testing``).
+``text`` (tokens and text encoding), ``tags`` (a tagger's tag options), ``models``
+(registry, hub, loading of CLIP, caption models and booru taggers), the core (vocabulary,
+caches, tables, ranking, chain, modes, settings, tagging, interrogator, images), and the
+front ends (``cli``, ``testing``).
 """
 
 from .errors import CaptionError, DownloadError, InputError, InterrogatorError, ModelNotFoundError, OfflineError
@@ -19,6 +20,9 @@ from .interrogator import Interrogator, Result
 from .models.bundle import ClipBundle
 from .models.caption import Captioner, load_caption_model
 from .models.clip import load_clip
+from .models.sources import load_caption_source
+from .models.tagger import Tagger
+from .models.tagger_load import load_tagger
 from .modes import MODES, ModeSpec
 from .settings import Settings
 from .tables import CacheSettings
@@ -41,9 +45,12 @@ __all__ = [
     "OfflineError",
     "Result",
     "Settings",
+    "Tagger",
     "Vocabulary",
     "__version__",
     "build_vocabulary",
     "load_caption_model",
+    "load_caption_source",
     "load_clip",
+    "load_tagger",
 ]

@@ -20,8 +20,7 @@ from .modes import MODES, Analysis, ModeContext, ModeSpec, mode_spec
 from .settings import Settings
 from .tables import CacheSettings, ensure_tables
 from .tagging import check_source, fit_tagged, scoring_tags, tag_scores
-from .tags.select import Tag
-from .tags.text import joined
+from .tags.text import Tag, joined
 from .target import Target, clip_window, fit_to_budget, scoring_caption
 from .vocab import Vocabulary, build_vocabulary
 

@@ -6,9 +6,8 @@ from __future__ import annotations
 from .errors import InputError
 from .models.tagger import Tagger
 from .settings import Settings
-from .tags.select import Tag
 from .tags.style import TagStyle
-from .tags.text import fit_tags, joined
+from .tags.text import Tag, fit_tags, joined
 from .target import SCORING_TOKENS, Target, fit_to_budget
 from .text.tokens import Tokens
 

@@ -4,10 +4,11 @@ Layers, lowest first; a module may import its own layer and those below it:
 
     base      errors, hooks, devices, version, atomic
     text      ci_engine.text (tokens, tower, prefix attention, encoder)
+    tags      ci_engine.tags (a tagger's tag options, choosing and writing tags)
     models    ci_engine.models (registry, hub, bundle, CLIP and caption loading)
-    core      vocab, cache, tables, ranking, chain, modes, settings, interrogator, images
+    core      vocab, cache, tables, ranking, chain, modes, settings, tagging, interrogator, images
     dataset   ci_engine.dataset (captioning folders: files, manifest, loader, runners)
-    front     cli, cli_args, cli_dataset, __main__, testing, and the package's __init__
+    front     cli, cli_args, cli_sources, cli_dataset, __main__, testing, and the package's __init__
     host      ci_comfy/host/ (the only modules that import ComfyUI's own modules: comfy, folder_paths, server)
     nodes     ci_comfy/nodes/ (V3 declarations: they import comfy_api and the host), the root nodes.py
               (the node list), then the pack's __init__.py
@@ -22,9 +23,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 ENGINE = ROOT / "ci_engine"
-LAYERS = ["base", "text", "models", "core", "dataset", "front", "host", "nodes"]
+LAYERS = ["base", "text", "tags", "models", "core", "dataset", "front", "host", "nodes"]
 BASE = {"errors", "hooks", "devices", "version", "atomic"}
-FRONT = {"cli", "cli_args", "cli_dataset", "__main__", "testing", "__init__"}
+FRONT = {"cli", "cli_args", "cli_sources", "cli_dataset", "__main__", "testing", "__init__"}
 COMFY_MODULES = {"comfy", "comfy_api", "comfy_extras", "folder_paths", "comfy_execution", "server", "execution"}
 LAYER = ROOT / "ci_comfy"
 MAX_MODULE_LINES = 300
@@ -45,7 +46,7 @@ def layer_of(module: str) -> str:
     parts = module.split(".")
     if len(parts) == 1 or parts[1] in FRONT:
         return "front"
-    if parts[1] in ("text", "models", "dataset"):
+    if parts[1] in ("text", "tags", "models", "dataset"):
         return parts[1]
     return "base" if parts[1] in BASE else "core"
 

@@ -46,3 +46,19 @@ def test_ray_writes_the_same_sidecars_as_one_process(local_ray, tmp_path, model_
     assert len(rows) == 20 and sum(bool(r["error"]) for r in rows) == 2
     assert cli.main(["dataset", str(tmp_path / "ray"), *common, *extra, "--on-existing", "overwrite"]) == 0
     assert capsys.readouterr().out.splitlines()[-1].startswith("0 written, 18 skipped, 2 failed")  # resumed
+
+
+@pytest.mark.slow
+def test_ray_writes_the_same_tag_sidecars_as_one_process(local_ray, tmp_path, capsys):
+    from ci_engine.testing.taggers import save_tagger
+
+    make_dataset(tmp_path / "here", 12, bad=1)
+    shutil.copytree(tmp_path / "here", tmp_path / "ray")
+    tagger = save_tagger(tmp_path / "tagger", "swinv2")
+    common = ["--caption-model", str(tagger), "--prefix", "ohwx", "--images-per-batch", "4", "--rating", "tag"]
+    assert cli.main(["dataset", str(tmp_path / "here"), *common]) == 0
+    extra = ["--ray", "--workers", "2", "--manifest", str(tmp_path / "manifest")]
+    assert cli.main(["dataset", str(tmp_path / "ray"), *common, *extra]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith("11 written, 0 skipped, 1 failed")
+    assert sidecars(tmp_path / "ray") == sidecars(tmp_path / "here") and len(sidecars(tmp_path / "ray")) == 11
+    assert all(text.startswith(b"ohwx, ") for text in sidecars(tmp_path / "ray").values())

@@ -23,7 +23,7 @@ def no_models(monkeypatch):
 
     import open_clip
 
-    for name in ("load_clip", "load_caption_model", "build_vocabulary"):
+    for name in ("load_clip", "load_caption_source", "build_vocabulary"):
         monkeypatch.setattr(cli_args, name, trap)
     monkeypatch.setattr(open_clip, "create_model_and_transforms", trap)
 

@@ -20,11 +20,12 @@ def test_pack_exports_only_the_v3_entry_point(comfy):
     assert (ROOT / comfy.pack.WEB_DIRECTORY).is_dir()
 
 
-def test_seven_prefixed_nodes_with_tooltips_and_own_wire_types(comfy):
+def test_eight_prefixed_nodes_with_tooltips_and_own_wire_types(comfy):
     assert set(comfy.nodes) == {
         "CI_LoadCLIP",
         "CI_LoadCaptionModel",
         "CI_CaptionStyle",
+        "CI_TagStyle",
         "CI_Interrogate",
         "CI_NegativePrompt",
         "CI_Analyze",

@@ -14,7 +14,7 @@ from ..errors import InputError, ModelNotFoundError
 from . import hub
 from .caption_families import FAMILIES, Family, check_style, family_of_model_type
 from .captioner import Captioner
-from .registry import CAPTION_MODELS
+from .registry import CAPTION_MODELS, TAGGER_MODELS
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,8 @@ def resolve_caption_source(name: str) -> tuple[str, Family, str | None]:
         _check_safe_weights(folder)
         return str(folder), family, None
     raise ModelNotFoundError(
-        f"Unknown caption model '{name}': use one of {', '.join(CAPTION_MODELS)}, or a local model folder."
+        f"Unknown caption model '{name}': use one of {', '.join(CAPTION_MODELS)}, a booru tagger "
+        f"({', '.join(TAGGER_MODELS)}), or a local model folder."
     )
 
 

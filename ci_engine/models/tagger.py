@@ -10,8 +10,9 @@ from PIL import Image
 from torch import nn
 
 from ..errors import InputError
-from ..tags.select import Tag, TagSet, select_tags
+from ..tags.select import TagSet, select_tags
 from ..tags.style import TagStyle
+from ..tags.text import Tag
 from .caption_style import CaptionStyle
 
 BATCH = 16  # images per forward pass

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .style import TagStyle
-from .text import spelled
+from .text import Tag, spelled
 
 GENERAL, CHARACTER, RATING = 0, 4, 9  # the categories of a v3 tagger's selected_tags.csv
 CATEGORIES = {GENERAL: "general", CHARACTER: "character", RATING: "rating"}
@@ -26,15 +26,6 @@ class TagSet:
     def indices(self, category: int) -> np.ndarray:
         """The outputs of ``category``."""
         return np.flatnonzero(np.asarray(self.categories) == category)
-
-
-@dataclass(frozen=True)
-class Tag:
-    """A chosen tag: as written in the prompt, its score and its category."""
-
-    text: str
-    score: float
-    category: int
 
 
 def mcut_threshold(scores: np.ndarray) -> float:

@@ -4,12 +4,19 @@ tags that fit a token budget."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 from .style import TagStyle
 
-if TYPE_CHECKING:
-    from .select import Tag
+
+@dataclass(frozen=True)
+class Tag:
+    """A chosen tag: as written in the prompt (without its weight), its score and its category."""
+
+    text: str
+    score: float
+    category: int
+
 
 # Tags whose underscores are their content (SmilingWolf's reference list): never spaced out.
 KAOMOJI = frozenset("0_0 (o)_(o) +_+ +_- ._. <o>_<o> <|>_<|> =_= >_< 3_3 6_9 >_o @_@ ^_^ o_o u_u x_x |_| ||_||".split())

@@ -66,3 +66,16 @@ def save_tagger(
     save_for_hf(model, str(folder), model_args=dict(args), safe_serialization=True)
     write_tags(folder / "selected_tags.csv")
     return folder
+
+
+class FixedScores(torch.nn.Module):
+    """A tagger's network that gives the same scores for every image: tag choices in tests
+    without training a model."""
+
+    def __init__(self, scores: list[float]) -> None:
+        super().__init__()
+        self.logits = torch.nn.Parameter(torch.logit(torch.tensor(scores)), requires_grad=False)
+
+    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+        """The fixed logits, one row per image."""
+        return self.logits.expand(len(pixels), -1)
