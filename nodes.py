@@ -8,13 +8,14 @@ from typing_extensions import override
 
 from .ci_comfy.host.folders import register_folders
 from .ci_comfy.nodes.caption import CaptionStyleNode, LoadCaptionModel
-from .ci_comfy.nodes.clip import LoadCLIP
+from .ci_comfy.nodes.clip import ClipFromComfy, LoadCLIP
 from .ci_comfy.nodes.dataset import CaptionDataset
 from .ci_comfy.nodes.prompt import Analyze, Interrogate, NegativePrompt
 from .ci_comfy.nodes.tags import TagStyleNode
 
 NODES: list[type[io.ComfyNode]] = [
     LoadCLIP,
+    ClipFromComfy,
     LoadCaptionModel,
     CaptionStyleNode,
     TagStyleNode,
@@ -40,7 +41,7 @@ class InterrogatorExtension(ComfyExtension):
 
     @override
     async def get_node_list(self) -> list[type[io.ComfyNode]]:
-        """The eight nodes; a host that never calls on_load (before 0.38) gets the folders
+        """The nine nodes; a host that never calls on_load (before 0.38) gets the folders
         registered here, before any node lists them."""
         if not self.loaded:
             await self.on_load()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -21,6 +22,15 @@ from .models.registry import CACHE_REPO, PUBLISHED_CACHE_MODELS, sanitized_model
 log = logging.getLogger(__name__)
 
 NORM_TOLERANCE = 0.01  # fp16 rounding moves a unit row's norm by well under 1e-2
+
+
+@dataclass(frozen=True)
+class CacheSettings:
+    """Where label embeddings are cached, and whether published ones may be downloaded."""
+
+    folder: Path | None
+    download: bool = False
+    hub_cache_dir: str | None = None
 
 
 def labels_hash(labels: list[str]) -> str:

@@ -88,6 +88,7 @@ class Interrogator:
             return
         names = [n for n in mode_spec(mode).table_names(self.vocab) if self._context.enabled(n)]
         ensure_tables(self.clip, self.vocab, names, self.cache, self.hooks, self.settings.text_batch_size)
+        self._check_text(mode_spec(mode))  # again: the host text's safety net may have turned it off
         self.hooks.use(self.clip)
         self.clip.text.verify()  # here rather than mid-chain: the check costs a few plain encodes
 
@@ -140,6 +141,8 @@ class Interrogator:
         spec = mode_spec(mode)
         images = checked_images(images)
         self._check_tables(spec)
+        for needed in (spec, *([MODES["negative"]] if with_negative else [])):
+            self._check_text(needed)
         start = time.perf_counter()
         caps, tags = self._resolve_captions(spec, images, captions)
         if spec.build is None and not with_negative:
@@ -158,6 +161,12 @@ class Interrogator:
                 f"Every label table is switched off, so mode '{spec.name}' has nothing to add: "
                 "switch a table on, or use mode 'caption'."
             )
+
+    def _check_text(self, spec: ModeSpec) -> None:
+        """Before any work: a mode that chains labels needs a CLIP that can encode text."""
+        problem = self.clip.text_problem if self.clip is not None else None
+        if spec.encodes_text and problem:
+            raise InputError(f"Mode '{spec.name}' chains labels, so it needs CLIP's text encoder. {problem}")
 
     def _resolve_captions(self, spec: ModeSpec, images, captions) -> tuple[list[str], list[list[Tag] | None]]:
         """Each image's caption, and its tags when a tagger wrote it (analyze shows a tagger's

@@ -160,6 +160,7 @@ class ModeSpec:
     default_max_flavors: int  # upstream 0.6.0's default (analyze: labels shown per table)
     build: Callable[[ModeContext, torch.Tensor, str, int], Output] | None  # None: the caption is the prompt
     gives_prompt: bool = True  # a prompt for a text encoder (analyze gives scored labels)
+    encodes_text: bool = False  # chains labels, so CLIP's text tower runs (cached tables do not suffice)
 
     def table_names(self, vocab: Vocabulary) -> list[str]:
         """The tables this mode ranks with ``vocab``, before the user's toggles."""
@@ -173,10 +174,10 @@ class ModeSpec:
 MODES: dict[str, ModeSpec] = {
     spec.name: spec
     for spec in (
-        ModeSpec("best", True, MERGED_TABLES, True, 32, _prompt_output(best)),
+        ModeSpec("best", True, MERGED_TABLES, True, 32, _prompt_output(best), encodes_text=True),
         ModeSpec("classic", True, MERGED_TABLES, False, 3, _prompt_output(classic)),
         ModeSpec("fast", True, MERGED_TABLES, True, 32, _prompt_output(fast)),
-        ModeSpec("negative", False, ("flavors", "negative"), False, 32, _prompt_output(negative)),
+        ModeSpec("negative", False, ("flavors", "negative"), False, 32, _prompt_output(negative), encodes_text=True),
         ModeSpec("caption", True, (), False, 0, None),
         ModeSpec("analyze", False, (*MERGED_TABLES, "negative"), True, 5, _analysis_output, gives_prompt=False),
     )

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from . import cache as embed_cache
+from .cache import CacheSettings
 from .errors import InputError
 from .hooks import Hooks
+from .host_check import check_host_text
 from .models.bundle import ClipBundle
 from .vocab import Vocabulary, distinct_indices, is_excluded
 
@@ -53,15 +54,6 @@ class LabelTable(nn.Module):
         return self._allowed[exclusions]
 
 
-@dataclass(frozen=True)
-class CacheSettings:
-    """Where label embeddings are cached, and whether published ones may be downloaded."""
-
-    folder: Path | None
-    download: bool = False
-    hub_cache_dir: str | None = None
-
-
 def _cached(bundle: ClipBundle, key: str, labels: list[str], local: Path | None, cache: CacheSettings):
     if local is not None:
         found = embed_cache.read_cache(local, labels, bundle.embed_dim)
@@ -69,6 +61,17 @@ def _cached(bundle: ClipBundle, key: str, labels: list[str], local: Path | None,
             return found
     published = embed_cache.published_cache(bundle.name, key, cache.hub_cache_dir, cache.download)
     return embed_cache.read_cache(published, labels, bundle.embed_dim) if published else None
+
+
+def _missing_cache(bundle: ClipBundle, name: str, key: str, cache: CacheSettings) -> InputError:
+    """What to do when a table's cache is absent and the bundle has no text tower to compute it."""
+    file = embed_cache.cache_file_name(bundle.name, key)
+    where = cache.folder if cache.folder is not None else "the label cache folder"
+    source = f"huggingface.co/{embed_cache.CACHE_REPO}"
+    return InputError(
+        f"The '{name}' labels of {bundle.name} are not cached, and they cannot be computed: {bundle.text_problem} "
+        f"Put {file} (from {source}) in {where}, or allow downloads."
+    )
 
 
 def _compute(bundle: ClipBundle, name: str, labels: list[str], hooks: Hooks, batch_size: int | None) -> torch.Tensor:
@@ -105,6 +108,7 @@ def ensure_tables(
 ) -> None:
     """Loads or computes the named tables into ``bundle.tables``, writing caches for new ones
     (``batch_size``: labels encoded at once; None: the encoder's default)."""
+    check_host_text(bundle, vocab, cache, hooks)
     for name in names:
         labels, key = vocab.labels[name], vocab.cache_keys[name]
         current = bundle.tables[key] if key in bundle.tables else None
@@ -113,6 +117,8 @@ def ensure_tables(
         hooks.use(bundle)
         local = embed_cache.cache_path(cache.folder, bundle.name, key) if cache.folder is not None else None
         embeds = _cached(bundle, key, labels, local, cache)
+        if embeds is None and bundle.text_problem:
+            raise _missing_cache(bundle, name, key, cache)
         if embeds is None:
             embeds = _compute(bundle, name, labels, hooks, batch_size)
             if local is not None:

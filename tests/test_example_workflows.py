@@ -22,6 +22,7 @@ TITLE_HEIGHT = 30  # LiteGraph.NODE_TITLE_HEIGHT: the title bar above a node's p
 DRAWN = {
     "CI_Analyze": (278, 420),
     "CI_CaptionDataset": (400, 526),
+    "CI_ClipFromComfy": (270, 108),
     "CI_CaptionStyle": (400, 296),
     "CI_Interrogate": (400, 654),
     "CI_LoadCLIP": (270, 172),
@@ -29,6 +30,7 @@ DRAWN = {
     "CI_NegativePrompt": (279, 254),
     "CI_TagStyle": (315, 340),
     "CLIPTextEncode": (400, 230),
+    "CLIPVisionLoader": (315, 116),
     "CheckpointLoaderSimple": (270, 156),
     "ConditioningZeroOut": (225, 64),
     "DualCLIPLoader": (270, 172),

@@ -20,9 +20,10 @@ def test_pack_exports_only_the_v3_entry_point(comfy):
     assert (ROOT / comfy.pack.WEB_DIRECTORY).is_dir()
 
 
-def test_eight_prefixed_nodes_with_tooltips_and_own_wire_types(comfy):
+def test_nine_prefixed_nodes_with_tooltips_and_own_wire_types(comfy):
     assert set(comfy.nodes) == {
         "CI_LoadCLIP",
+        "CI_ClipFromComfy",
         "CI_LoadCaptionModel",
         "CI_CaptionStyle",
         "CI_TagStyle",

@@ -143,7 +143,7 @@ def test_folders_are_registered_in_on_load_or_else_with_the_node_list(comfy, mon
         if with_on_load:
             asyncio.run(extension.on_load())
             assert "clip_interrogator_clip" in names
-        assert len(asyncio.run(extension.get_node_list())) == 8 and "clip_interrogator_embeds" in names
+        assert len(asyncio.run(extension.get_node_list())) == 9 and "clip_interrogator_embeds" in names
 
 
 def schema_inputs(comfy, node_id: str) -> dict:

@@ -39,12 +39,16 @@ class ManagedModel:
     caption_style = CaptionStyle()  # a caption model's style: the Caption Style node sets it on a copy
     tag_style = TagStyle()  # a tagger's options: the Tag Style node sets them on a copy
 
-    def __init__(self, inner: torch.nn.Module, load_device: torch.device, offload_device: torch.device) -> None:
-        """Puts ``inner`` on ``offload_device``; ``load()`` makes it resident on ``load_device``."""
+    def __init__(
+        self, inner: torch.nn.Module, load_device: torch.device, offload_device: torch.device, companions: tuple = ()
+    ) -> None:
+        """Puts ``inner`` on ``offload_device``; ``load()`` makes it resident on ``load_device``,
+        with ``companions``: ComfyUI's own patchers of the weights ``inner`` calls (CLIP from ComfyUI)."""
         container = Container(inner).eval().requires_grad_(False).to(offload_device)
         self.patcher = comfy.model_patcher.ModelPatcher(
             container, load_device=load_device, offload_device=offload_device
         )
+        self.companions = tuple(companions)
 
     @property
     def module(self) -> torch.nn.Module:
@@ -54,7 +58,7 @@ class ManagedModel:
     def load(self) -> torch.nn.Module:
         """Makes the model resident on its load device (another model may have evicted it)."""
         self.patcher.size = 0  # re-measured: label tables may have been added since
-        mm.load_models_gpu([self.patcher], force_full_load=True)
+        mm.load_models_gpu([self.patcher, *self.companions], force_full_load=True)
         return self.module
 
 

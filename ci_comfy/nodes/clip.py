@@ -5,7 +5,7 @@ from __future__ import annotations
 import open_clip
 from comfy_api.latest import io
 
-from ..host import compat, folders, models
+from ..host import compat, folders, models, reuse
 from .inputs import CATEGORY, CIClip, precision_input
 
 
@@ -51,3 +51,40 @@ class LoadCLIP(io.ComfyNode):
     def execute(cls, clip_name: str, architecture: str, precision: str) -> io.NodeOutput:
         """Loads the model; errors name the bad value."""
         return io.NodeOutput(models.load_managed_clip(clip_name, architecture, precision))
+
+
+class ClipFromComfy(io.ComfyNode):
+    """The pack's CLIP over ComfyUI's own CLIP vision model (and the matching text encoder of a
+    CLIP): no second download, no second copy of the weights."""
+
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        """Inputs, outputs and tooltips."""
+        return io.Schema(
+            node_id="CI_ClipFromComfy",
+            display_name="CLIP from ComfyUI (Interrogator)",
+            category=CATEGORY,
+            description=(
+                "Interrogates with a CLIP vision model ComfyUI already holds (ViT-L, ViT-H or ViT-bigG), and with "
+                "the matching text encoder of a CLIP when one is connected. Without it, fast, classic and analyze "
+                "use the published label caches; best and negative need the text encoder."
+            ),
+            inputs=[
+                io.ClipVision.Input("clip_vision", tooltip="From Load CLIP Vision: an IP-Adapter or Revision encoder."),
+                io.Clip.Input(
+                    "clip",
+                    optional=True,
+                    tooltip=(
+                        "Optional: a CLIP holding the same model's text encoder (an SDXL checkpoint's for bigG, "
+                        "SD2's for H, the full OpenAI clip-vit-large-patch14 for L)."
+                    ),
+                ),
+            ],
+            outputs=[CIClip.Output(display_name="clip", tooltip="CLIP for the Interrogator nodes.")],
+            **compat.schema_extras(["clip vision interrogator", "reuse clip", "ip-adapter clip"]),
+        )
+
+    @classmethod
+    def execute(cls, clip_vision: object, clip: object | None = None) -> io.NodeOutput:
+        """Recognises the tower; the text encoder's safety net runs on first use."""
+        return io.NodeOutput(reuse.clip_from_comfy(clip_vision, clip))

@@ -14,7 +14,7 @@ from PIL import Image
 from torch import nn
 
 from ..devices import autocast_for, weights_dtype
-from ..text.encoder import TextEncoder
+from ..text.encoder import TextEncoder, TextUnavailable
 from ..text.tokens import Tokens
 from ..text.tower import normalize
 
@@ -28,16 +28,31 @@ class CacheKeyed(Protocol):
 class ClipBundle(nn.Module):
     """open_clip model + preprocessing + tokenization + label tables."""
 
-    def __init__(self, model: nn.Module, preprocess: Callable, tokenizer: Callable, name: str) -> None:
-        """``name`` is the cache name of the weights (``ARCH/PRETRAINED`` or ``ARCH/stem-fingerprint``)."""
+    def __init__(
+        self, model: nn.Module, preprocess: Callable, tokenizer: Callable, name: str, text_model: object = None
+    ) -> None:
+        """``name`` is the cache name of the weights (``ARCH/PRETRAINED`` or ``ARCH/stem-fingerprint``);
+        ``text_model`` encodes text when ``model`` does not (a host's text tower, ``models.host``)."""
         super().__init__()
         self.model = model
         self.tables = nn.ModuleDict()
         self.preprocess = preprocess
         self.name = name
         self.tokens = Tokens(tokenizer)
-        self.text = TextEncoder(model, self.tokens)
+        self.text = TextEncoder(text_model or model, self.tokens)
+        self.text_problem: str | None = None  # why this CLIP cannot encode text; None: it can
+        self.host_tower = None  # a host's weights: its ``towers.KnownTower``
         self._embed_dim: int | None = None
+
+    def disable_text(self, reason: str) -> None:
+        """From now on every text encode fails with ``reason`` (a host's text tower that is
+        missing, or that failed the safety net): only cached label tables serve."""
+        self.text = TextUnavailable(reason)
+        self.text_problem = reason
+
+    def set_embed_dim(self, dim: int) -> None:
+        """The feature width, when it is known without encoding text."""
+        self._embed_dim = dim
 
     @property
     def device(self) -> torch.device:
@@ -46,8 +61,8 @@ class ClipBundle(nn.Module):
 
     @property
     def dtype(self) -> torch.dtype:
-        """The dtype CLIP computes in (its matmul weights')."""
-        return weights_dtype(self.model)
+        """The dtype CLIP computes in: its matmul weights', or what a host model says it computes in."""
+        return getattr(self.model, "compute_dtype", None) or weights_dtype(self.model)
 
     @property
     def embed_dim(self) -> int:

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from ..devices import autocast_for, weights_dtype
+from ..errors import InputError
 from . import prefix_attention
 from .tokens import TokenIds, Tokens
 from .tower import TextTower, normalize, prefix_ineligible_reason, truncation_ineligible_reason
@@ -197,3 +198,20 @@ class TextEncoder:
         tolerance = SELF_CHECK_TOLERANCE.get(plain[0].dtype, 1e-2)
         worst = max((a.float() - b.float()).abs().max().item() for a, b in zip(fast, plain))
         return None if worst <= tolerance else f"features differ by {worst:.2e}, tolerance {tolerance:.0e}"
+
+
+class TextUnavailable:
+    """The text encoder of a bundle without a usable text tower: every use says why."""
+
+    truncate = prefix = False
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def _refuse(self, *args, **kwargs) -> torch.Tensor:
+        raise InputError(self.reason)
+
+    encode_exact = encode_texts = encode_candidates = _refuse
+
+    def verify(self) -> None:
+        """Nothing to check."""

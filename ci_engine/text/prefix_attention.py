@@ -12,6 +12,7 @@ import math
 from collections.abc import Sequence
 
 import torch
+from torch import nn
 
 from .tower import TextTower, qkv
 
@@ -55,7 +56,13 @@ def _attention(q, k, v, past_k, past_v, query_pos: torch.Tensor) -> torch.Tensor
     return out.transpose(1, 2).reshape(b, lq, h * d)
 
 
-def _layer(block, x, past_k=None, past_v=None, eot=None):
+def layer(
+    block: nn.Module,
+    x: torch.Tensor,
+    past_k: torch.Tensor | None = None,
+    past_v: torch.Tensor | None = None,
+    eot: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """One residual attention block; returns the new states and this input's keys/values.
 
     With ``eot`` (B,) only each row's end-of-text position is carried forward (last layer).
@@ -79,7 +86,7 @@ def encode_prefix(tower: TextTower, prefix: Sequence[int], device: torch.device)
     x = tower.embed(tokens)
     keys, values = [], []
     for block in tower.module.transformer.resblocks:
-        x, k, v = _layer(block, x)
+        x, k, v = layer(block, x)
         keys.append(k[0])
         values.append(v[0])
     return PrefixState(len(prefix), keys, values)
@@ -92,5 +99,5 @@ def encode_suffixes(tower: TextTower, state: PrefixState, suffixes: torch.Tensor
     eot = suffixes.argmax(dim=-1)
     blocks = tower.module.transformer.resblocks
     for i, (block, k, v) in enumerate(zip(blocks, state.keys, state.values)):
-        x, _, _ = _layer(block, x, k, v, eot if i == len(blocks) - 1 else None)
+        x, _, _ = layer(block, x, k, v, eot if i == len(blocks) - 1 else None)
     return tower.project(tower.module.ln_final(x[:, 0]))

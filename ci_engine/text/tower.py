@@ -73,6 +73,8 @@ def prefix_ineligible_reason(tower: TextTower) -> str | None:
     from open_clip.transformer import ResidualAttentionBlock
 
     for block in tower.module.transformer.resblocks:
+        if callable(getattr(block, "qkv", None)):  # a host layer's view (``hf_layout``) gives its own q, k, v
+            continue
         if type(block) is not ResidualAttentionBlock or hasattr(block, "ln_1_kv"):
             return f"its text blocks are {type(block).__name__}, not plain residual attention blocks"
         attn = block.attn
@@ -97,6 +99,8 @@ def split_heads(x: torch.Tensor, heads: int) -> torch.Tensor:
 
 def qkv(block: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Queries, keys and values of one block for hidden states ``x``, split into heads."""
+    if callable(getattr(block, "qkv", None)):
+        return block.qkv(x)
     attn = block.attn
     q, k, v = F.linear(block.ln_1(x), attn.in_proj_weight, attn.in_proj_bias).chunk(3, dim=-1)
     return split_heads(q, attn.num_heads), split_heads(k, attn.num_heads), split_heads(v, attn.num_heads)

@@ -219,8 +219,8 @@ class DynamicCombo(ComfyTypeIO):
             self.options = options
 
 
-class Clip(ComfyTypeIO):
-    pass
+Clip = type("Clip", (ComfyTypeIO,), {})  # wire types with nothing of their own
+ClipVision = type("ClipVision", (ComfyTypeIO,), {})
 
 
 _TYPES = (
@@ -231,6 +231,7 @@ _TYPES = (
     (Combo, "COMBO"),
     (Image, "IMAGE"),
     (Clip, "CLIP"),
+    (ClipVision, "CLIP_VISION"),
     (DynamicCombo, "COMFY_DYNAMICCOMBO_V3"),
 )
 for _cls, _name in _TYPES:
