@@ -10,7 +10,7 @@ import pytest
 import torch
 from transformers import CLIPTextConfig, CLIPTextModelWithProjection, CLIPVisionConfig, CLIPVisionModelWithProjection
 
-from ci_engine import CacheSettings, Interrogator, Settings
+from ci_engine import CacheSettings, Interrogator, Settings, load_clip
 from ci_engine.errors import InputError
 from ci_engine.models import towers
 from ci_engine.models.host import HostClip, host_bundle
@@ -19,6 +19,18 @@ from ci_engine.testing.host_clip import comfy_text_config, comfy_vision_config, 
 from ci_engine.text.hf_layout import HostTextTower, text_shape
 
 CAPTION = "a photo of a house"
+
+
+@pytest.fixture(scope="module")
+def clip(model_dir):
+    """A tiny CLIP of this module's own: the session's shared one may hold its tables in memory
+    already, and then writes no caches for the safety net to read."""
+    return load_clip("", checkpoint=model_dir / "clip" / "TinyCLIP.safetensors", device="cpu")
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory) -> CacheSettings:
+    return CacheSettings(tmp_path_factory.mktemp("host_embeds"))
 
 
 def hf_models(clip) -> tuple[torch.nn.Module, torch.nn.Module]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import shutil
 from pathlib import Path
 
 import pytest
@@ -132,6 +133,23 @@ def test_without_a_text_tower_best_and_negative_say_what_to_connect(comfy, host,
     clip = from_comfy(comfy, host[0])
     with pytest.raises(error, match="needs CLIP's text encoder. No CLIP \\(text encoder\\) is connected"):
         negatives(comfy, clip, image_batch) if node == "negative" else prompts(comfy, clip, image_batch, "best")
+
+
+def test_caption_dataset_takes_it_unchanged(comfy, host, tmp_path):
+    from ci_engine.testing import make_dataset
+
+    root = Path(comfy.folder_paths.get_input_directory())
+    sidecars = {}
+    for name, clip in (("theirs", load_clip(comfy)), ("ours", from_comfy(comfy, *host))):
+        images = make_dataset(root / f"host-{name}", 3, bad=0)
+        inputs = {"folder": f"host-{name}", "clip": clip, "mode": "fast", "max_flavors": 6, "prefix": "ohwx"}
+        inputs |= {"suffix": "", "on_existing": "skip", "recursive": True, "caption": CAPTION}
+        try:
+            assert execute(comfy, "CI_CaptionDataset", **inputs).args[0].startswith("3 written")
+            sidecars[name] = sorted(p.with_suffix(".txt").read_text() for p in images)
+        finally:
+            shutil.rmtree(root / f"host-{name}")
+    assert sidecars["ours"] == sidecars["theirs"]
 
 
 def test_image_features_equal_open_clips_for_the_same_weights(comfy, host, images):

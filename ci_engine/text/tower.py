@@ -44,7 +44,8 @@ class TextTower:
         """Token plus position embeddings for positions ``start .. start + L``."""
         cast = self.cast_dtype()
         pos = self.module.positional_embedding[start : start + tokens.shape[1]]
-        return self.module.token_embedding(tokens).to(cast) + pos.to(cast)
+        x = self.module.token_embedding(tokens).to(cast)
+        return x + pos.to(x.device, cast)  # a host may keep weights off the compute device
 
     def pool(self, x: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
         """Final norm, then the features at each row's end-of-text token, projected."""
