@@ -124,3 +124,14 @@ def published_cache(model_name: str, key: str, cache_dir: str | None, allow_down
     except Exception as exc:  # any failure just means: compute the table here
         log.warning("Could not download %s (%s); computing it locally.", name, exc)
         return None
+
+
+def cached_table(cache: CacheSettings, model_name: str, key: str, labels: list[str], dim: int) -> torch.Tensor | None:
+    """Table ``key`` of ``model_name``: the cache folder's file, else the published one (found
+    or downloaded as ``cache`` allows); None when neither holds these labels."""
+    if cache.folder is not None:
+        found = read_cache(cache_path(cache.folder, model_name, key), labels, dim)
+        if found is not None:
+            return found
+    published = published_cache(model_name, key, cache.hub_cache_dir, cache.download)
+    return read_cache(published, labels, dim) if published else None

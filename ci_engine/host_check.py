@@ -32,18 +32,11 @@ MIN_COSINE = 0.99
 
 
 def _reference(bundle: ClipBundle, vocab: Vocabulary, cache: CacheSettings) -> torch.Tensor | None:
-    """The first ``CHECK_LABELS`` rows of the check table's cache for ``bundle.name``: the
-    cache folder's file, else the published one; None when neither is at hand."""
+    """The first ``CHECK_LABELS`` rows of the check table's cache for ``bundle.name``; None
+    when no cache of it is at hand."""
     key, labels = vocab.cache_keys[CHECK_TABLE], vocab.labels[CHECK_TABLE]
-    paths = []
-    if cache.folder is not None:
-        paths.append(embed_cache.cache_path(cache.folder, bundle.name, key))
-    paths.append(embed_cache.published_cache(bundle.name, key, cache.hub_cache_dir, cache.download))
-    for path in filter(None, paths):
-        rows = embed_cache.read_cache(path, labels, bundle.embed_dim)
-        if rows is not None:
-            return rows[:CHECK_LABELS]
-    return None
+    rows = embed_cache.cached_table(cache, bundle.name, key, labels, bundle.embed_dim)
+    return None if rows is None else rows[:CHECK_LABELS]
 
 
 def _mismatch(bundle: ClipBundle, lowest: float) -> str:
@@ -73,7 +66,7 @@ def fingerprint(features: torch.Tensor) -> str:
 def check_host_text(bundle: ClipBundle, vocab: Vocabulary, cache: CacheSettings, hooks: Hooks) -> None:
     """Once per bundle over a host's text tower: keeps it if it matches the caches, renames its
     cache when there is nothing to match, turns it off (with a warning) when it differs."""
-    if bundle.host_tower is None or bundle.text_problem or getattr(bundle, "host_checked", False):
+    if bundle.host_tower is None or bundle.text_problem or bundle.host_checked:
         return
     bundle.host_checked = True
     reference = _reference(bundle, vocab, cache)

@@ -54,15 +54,6 @@ class LabelTable(nn.Module):
         return self._allowed[exclusions]
 
 
-def _cached(bundle: ClipBundle, key: str, labels: list[str], local: Path | None, cache: CacheSettings):
-    if local is not None:
-        found = embed_cache.read_cache(local, labels, bundle.embed_dim)
-        if found is not None:
-            return found
-    published = embed_cache.published_cache(bundle.name, key, cache.hub_cache_dir, cache.download)
-    return embed_cache.read_cache(published, labels, bundle.embed_dim) if published else None
-
-
 def _missing_cache(bundle: ClipBundle, name: str, key: str, cache: CacheSettings) -> InputError:
     """What to do when a table's cache is absent and the bundle has no text tower to compute it."""
     file = embed_cache.cache_file_name(bundle.name, key)
@@ -116,7 +107,7 @@ def ensure_tables(
             continue
         hooks.use(bundle)
         local = embed_cache.cache_path(cache.folder, bundle.name, key) if cache.folder is not None else None
-        embeds = _cached(bundle, key, labels, local, cache)
+        embeds = embed_cache.cached_table(cache, bundle.name, key, labels, bundle.embed_dim)
         if embeds is None and bundle.text_problem:
             raise _missing_cache(bundle, name, key, cache)
         if embeds is None:

@@ -42,6 +42,7 @@ class ClipBundle(nn.Module):
         self.text = TextEncoder(text_model or model, self.tokens)
         self.text_problem: str | None = None  # why this CLIP cannot encode text; None: it can
         self.host_tower = None  # a host's weights: its ``towers.KnownTower``
+        self.host_checked = False  # the host text tower's safety net has run (``host_check``)
         self._embed_dim: int | None = None
 
     def disable_text(self, reason: str) -> None:

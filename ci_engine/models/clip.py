@@ -99,7 +99,8 @@ def resolve_pretrained_weights(name: str, cache_dir: str | None, allow_download:
         raise hub.download_error(f"CLIP weights for '{name}'", str(exc), local) from exc
 
 
-def _preprocess_overrides(cfg: dict) -> dict:
+def preprocess_overrides(cfg: dict) -> dict:
+    """The preprocessing settings a pretrained tag's config sets over its architecture's."""
     keys = ("mean", "std", "interpolation", "resize_mode")
     return {k: cfg[k] for k in keys if k in cfg}
 
@@ -156,7 +157,7 @@ def _load_pretrained(name: str, config, dev, dtype, cache_dir, allow_download):
         allow_download,
         cache_dir=cache_dir,
         force_quick_gelu=bool(cfg.get("quick_gelu")),  # open_clip 3 no longer forces it for OpenAI weights
-        force_preprocess_cfg=_preprocess_overrides(cfg),
+        force_preprocess_cfg=preprocess_overrides(cfg),
     )
     return arch, name, model, preprocess
 

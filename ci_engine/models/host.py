@@ -47,13 +47,12 @@ def image_transform(arch: str, pretrained: str) -> Callable:
     """open_clip's evaluation preprocessing for ``arch`` with ``pretrained``'s settings."""
     import open_clip
 
+    from .clip import preprocess_overrides
     from .clip_names import pretrained_cfg
 
     cfg = dict(open_clip.get_model_config(arch)["vision_cfg"])
     pre = pretrained_cfg(arch, pretrained) if open_clip.get_pretrained_cfg(arch, pretrained) else {}
-    size = cfg.get("image_size", 224)
-    options = {k: pre[k] for k in ("mean", "std", "interpolation", "resize_mode") if k in pre}
-    return open_clip.image_transform(size, is_train=False, **options)
+    return open_clip.image_transform(cfg.get("image_size", 224), is_train=False, **preprocess_overrides(pre))
 
 
 def host_bundle(
