@@ -5,6 +5,7 @@ loaders only recognise real depths), against Load CLIP on the original checkpoin
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
 import logging
 import shutil
@@ -150,6 +151,26 @@ def test_caption_dataset_takes_it_unchanged(comfy, host, tmp_path):
         finally:
             shutil.rmtree(root / f"host-{name}")
     assert sidecars["ours"] == sidecars["theirs"]
+
+
+def test_a_siglip_encoder_is_refused_before_anything_loads(comfy, tmp_path):
+    clip_vision = importlib.import_module("comfy.clip_vision")
+    config = {**comfy_vision_config(TINY_CLIP_CONFIG), "model_type": "siglip_vision_model"}
+    (tmp_path / "siglip.json").write_text(json.dumps(config))
+    siglip = clip_vision.ClipVisionModel(str(tmp_path / "siglip.json"))
+    error = pack_module(comfy, "ci_engine.errors").InputError
+    with pytest.raises(error, match="not a CLIP image encoder \\(SigLIP and DINO are not CLIP\\)"):
+        from_comfy(comfy, siglip)
+
+
+def test_a_clip_without_the_towers_text_encoder_says_what_it_holds(comfy, host, image_batch, monkeypatch):
+    towers = pack_module(comfy, "ci_engine.models.towers")
+    tiny = towers.find_tower(pack_module(comfy, "ci_comfy.host.reuse").vision_shapes(host[0].model))
+    monkeypatch.setattr(towers, "KNOWN_TOWERS", [dataclasses.replace(tiny, text=(64, 2))])
+    clip = from_comfy(comfy, *host)
+    error = pack_module(comfy, "ci_engine.errors").InputError
+    with pytest.raises(error, match="holds no text encoder of .* \\(width 64, 2 layers; it holds .*width 32, 2 layers"):
+        prompts(comfy, clip, image_batch, "best", max_flavors=4)
 
 
 def test_image_features_equal_open_clips_for_the_same_weights(comfy, host, images):
